@@ -3,6 +3,7 @@
 #define TFSHRINK_CLI_H
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "tfshrink.h"
 
@@ -22,6 +23,14 @@ const char *cli_bytes(uint64_t n, char *buf, size_t len);
 const char *cli_shape(int ndims, const int64_t *dims, char *buf, size_t len);
 /* Flushes and closes stdout, turning a write error into EXIT_FAIL. */
 int cli_finish_stdout(int code);
+
+/* Progress on stderr, about 6 updates a second (a tfshrink_progress_cb). */
+typedef struct prog_state {
+	int on;
+	struct timespec last;
+	int shown;
+} prog_state;
+int cli_progress(const char *phase, uint64_t done, uint64_t total, void *payload);
 
 /* Minimal streaming JSON writer. */
 typedef struct json {
@@ -43,4 +52,5 @@ void json_dims(json *j, const char *key, int ndims, const int64_t *dims);
 
 int cmd_inspect(int argc, char **argv);
 int cmd_rewrite(int argc, char **argv);
+int cmd_shrink(int argc, char **argv);
 #endif

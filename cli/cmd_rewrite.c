@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -22,30 +21,6 @@ static const char help[] =
 	"      --progress      show progress even when stderr is not a terminal\n"
 	"      --no-progress   never show progress\n"
 	"  -h, --help          show this help\n";
-
-typedef struct prog_state {
-	int on;
-	struct timespec last;
-	int shown;
-} prog_state;
-
-static int on_progress(const char *phase, uint64_t done, uint64_t total, void *payload)
-{
-	prog_state *p = payload;
-	if (!p->on || total == 0)
-		return 0;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	double dt = (double)(now.tv_sec - p->last.tv_sec) + (double)(now.tv_nsec - p->last.tv_nsec) / 1e9;
-	if (dt < 0.15 && done < total) /* about 6 updates a second */
-		return 0;
-	p->last = now;
-	char a[32], b[32];
-	fprintf(stderr, "\r%s: %s %s / %s (%3.0f%%)", cli_prog, phase, cli_bytes(done, a, sizeof a),
-	        cli_bytes(total, b, sizeof b), 100.0 * (double)done / (double)total);
-	p->shown = 1;
-	return 0;
-}
 
 int cmd_rewrite(int argc, char **argv)
 {
@@ -76,7 +51,7 @@ int cmd_rewrite(int argc, char **argv)
 	prog_state ps = { prog && !quiet, { 0, 0 }, 0 };
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 	wo.force = force;
-	wo.progress = on_progress;
+	wo.progress = cli_progress;
 	wo.progress_payload = &ps;
 	int rc = tfshrink_model_write(m, out, &wo);
 	if (ps.shown)

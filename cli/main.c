@@ -11,6 +11,7 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  inspect DIR         show where the model's bytes are\n"
+	"  shrink IN OUT       write the smallest SavedModel that serves the same answers\n"
 	"  rewrite IN OUT      read IN and write it back to OUT unchanged in meaning\n"
 	"  help [COMMAND]      show help for a command\n"
 	"\n"
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "inspect"))
 		return cmd_inspect(argc, argv);
+	if (!strcmp(cmd, "shrink"))
+		return cmd_shrink(argc, argv);
 	if (!strcmp(cmd, "rewrite"))
 		return cmd_rewrite(argc, argv);
 	return cli_usage_error(NULL, "unknown command '%s'", cmd);

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -206,3 +207,22 @@ void json_dims(json *j, const char *key, int ndims, const int64_t *dims)
 		fprintf(j->f, "%s%" PRId64, i ? ", " : "", dims[i]);
 	fputc(']', j->f);
 }
+
+int cli_progress(const char *phase, uint64_t done, uint64_t total, void *payload)
+{
+	prog_state *p = payload;
+	if (!p->on || total == 0)
+		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double dt = (double)(now.tv_sec - p->last.tv_sec) + (double)(now.tv_nsec - p->last.tv_nsec) / 1e9;
+	if (dt < 0.15 && done < total) /* about 6 updates a second */
+		return 0;
+	p->last = now;
+	char a[32], b[32];
+	fprintf(stderr, "\r%s: %s %s / %s (%3.0f%%)", cli_prog, phase, cli_bytes(done, a, sizeof a),
+	        cli_bytes(total, b, sizeof b), 100.0 * (double)done / (double)total);
+	p->shown = 1;
+	return 0;
+}
+

@@ -195,6 +195,55 @@ typedef struct tfshrink_report {
 int tfshrink_model_inspect(tfshrink_model *model, tfshrink_report **out);
 void tfshrink_report_free(tfshrink_report *report);
 
+/* ------------------------------------------------------------------ shrink */
+
+/** Passes, in the order they run; each can be skipped by index. */
+size_t tfshrink_pass_count(void);
+const char *tfshrink_pass_name(size_t i);    /**< e.g. "training-state" */
+const char *tfshrink_pass_summary(size_t i); /**< one line */
+/** Index of the pass with this name, or -1. */
+int tfshrink_pass_find(const char *name);
+
+typedef struct tfshrink_shrink_options {
+	int version;            /**< TFSHRINK_SHRINK_OPTIONS_VERSION */
+	uint64_t skip;          /**< bit i set: do not run pass i */
+	int keep_objects;       /**< keep the object graph (minus training state) so Keras can reload */
+	int strip_shapes;       /**< also drop _output_shapes attributes */
+	int drop_assets_extra;  /**< also drop assets.extra/ (TF Serving warm-up requests) */
+} tfshrink_shrink_options;
+#define TFSHRINK_SHRINK_OPTIONS_VERSION 1
+#define TFSHRINK_SHRINK_OPTIONS_INIT { TFSHRINK_SHRINK_OPTIONS_VERSION, 0, 0, 0, 0 }
+
+typedef struct tfshrink_pass_result {
+	const char *name;
+	int ran;                /**< 0 when skipped */
+	uint64_t bytes_saved;   /**< output bytes this pass removed */
+	uint64_t items;         /**< things it removed or merged */
+	const char *summary;    /**< one line on what it did */
+} tfshrink_pass_result;
+
+typedef struct tfshrink_shrink_report {
+	uint64_t input_bytes;   /**< every file of the input directory */
+	uint64_t bytes_before;  /**< the output's size with no pass (a plain rewrite) */
+	uint64_t bytes_after;   /**< the output's size after the passes */
+	size_t n_passes;
+	const tfshrink_pass_result *passes;
+	size_t n_notes;         /**< warnings and remarks, one line each */
+	const char *const *notes;
+} tfshrink_shrink_report;
+
+/**
+ * Runs the shrink passes on an open model, in memory; tfshrink_model_write
+ * then writes the result. The result is checked before this returns: every
+ * restore key exists with its dtype and shape, every referenced function and
+ * object exists, every asset file is there. A model that would not load is
+ * refused with TFSHRINK_EVERIFY and the reason.
+ * Errors: EVERIFY, EUNSUPPORTED, ECORRUPT, ENOMEM, EINVAL.
+ */
+int tfshrink_model_shrink(tfshrink_model *model, const tfshrink_shrink_options *opts,
+                          tfshrink_shrink_report **out);
+void tfshrink_shrink_report_free(tfshrink_shrink_report *report);
+
 /** Name of a TensorFlow DataType value ("float32", "string", ...), or "dtype(N)". */
 const char *tfshrink_dtype_name(int dtype);
 

@@ -183,6 +183,7 @@ void tfshrink_model_free(tfshrink_model *m)
 		tensorflow__saved_model__free_unpacked(m->sm, NULL);
 	if (m->ckpt_graph)
 		tensorflow__trackable_object_graph__free_unpacked(m->ckpt_graph, NULL);
+	tfs_model_free_edits(m);
 	tfs_bundle_free(m->bundle);
 	tfs_walk_free(m->files, m->n_files);
 	free(m->pb_path);

@@ -9,6 +9,16 @@
 #include "tensorflow.pb-c.h"
 #include "tfshrink.h"
 
+/* What the writer does with one bundle entry. */
+typedef struct tfs_entry_edit {
+	uint8_t removed;
+	/* Replacement bytes (owned) and entry (owned, packed as given but with
+	 * shard/offset/size/crc set by the writer); NULL: keep the input's. */
+	uint8_t *data;
+	uint64_t data_len;
+	Tensorflow__BundleEntryProto *entry;
+} tfs_entry_edit;
+
 struct tfshrink_model {
 	char *dir;
 	char *pb_path;             /* saved_model.pb or saved_model.pbtxt */
@@ -20,7 +30,18 @@ struct tfshrink_model {
 	tfs_file_entry *files;     /* every regular file, sorted */
 	size_t n_files;
 	Tensorflow__TrackableObjectGraph *ckpt_graph; /* parsed _CHECKPOINTABLE_OBJECT_GRAPH, or NULL */
+
+	/* Edits made by passes, applied by the writer. */
+	tfs_entry_edit *edits;     /* one per bundle entry, or NULL before the first edit */
+	uint8_t *file_removed;     /* one per files[] entry, or NULL */
+	int ckpt_graph_dirty;      /* re-encode _CHECKPOINTABLE_OBJECT_GRAPH from ckpt_graph */
+	int fingerprint_policy;    /* TFS_FP_* */
+	/* Warnings and notes from passes (one line each), owned. */
+	char **notes;
+	size_t n_notes;
 };
+
+enum { TFS_FP_KEEP_IF_FRESH = 0, TFS_FP_RECOMPUTE = 1, TFS_FP_DROP = 2 };
 
 /* Name of the checkpoint's own object graph entry. */
 #define TFS_OBJECT_GRAPH_KEY "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -28,4 +49,33 @@ struct tfshrink_model {
 /* 1 if rel (relative to the model dir) is one of the files the writer
  * regenerates rather than copies (saved_model.pb[txt], the bundle). */
 int tfs_model_is_core_file(const tfshrink_model *m, const char *rel);
+
+/* Marks bundle entry i removed. */
+int tfs_model_remove_entry(tfshrink_model *m, size_t i);
+/* Marks the bundle entry with this key removed; 0 if absent. */
+int tfs_model_remove_key(tfshrink_model *m, const char *key);
+/* Replaces entry i's bytes and entry proto (both taken over by the model). */
+int tfs_model_replace_entry(tfshrink_model *m, size_t i, uint8_t *data, uint64_t len,
+                            Tensorflow__BundleEntryProto *entry);
+int tfs_model_entry_removed(const tfshrink_model *m, size_t i);
+/* Marks files[] entry with path rel (or every file under rel/ if it ends in '/') removed;
+ * returns how many. */
+size_t tfs_model_remove_files(tfshrink_model *m, const char *rel);
+int tfs_model_file_removed(const tfshrink_model *m, size_t i);
+void tfs_model_free_edits(tfshrink_model *m);
+/* Adds a printf-formatted note. */
+int tfs_model_note(tfshrink_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Size the written model would have, computed without writing: saved_model.pb
+ * packed, bundle data and index as the writer lays them out, kept files. */
+int tfs_model_projected_size(tfshrink_model *m, uint64_t *out);
+
+/* Checks the invariants the loaders rely on (verify.c): EVERIFY with the reason. */
+int tfs_model_verify(tfshrink_model *m);
+/* Function in the first meta graph's library with this name, or NULL. */
+Tensorflow__FunctionDef *tfs_model_function(const tfshrink_model *m, const char *name);
+
+/* Serialized _CHECKPOINTABLE_OBJECT_GRAPH string tensor for the current
+ * ckpt_graph (bytes and masked crc as TensorFlow stores them). */
+int tfs_model_encode_ckpt_graph(const tfshrink_model *m, uint8_t **out, uint64_t *len, uint32_t *crc);
 #endif

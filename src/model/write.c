@@ -1,11 +1,197 @@
+/* write.c - lays out and writes a model: saved_model.pb, the bundle (planned
+ * first, so a dry run knows the exact output size), and the kept files. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "dtype.h"
 #include "error.h"
 #include "model_internal.h"
 #include "pbio.h"
+#include "table.h"
+
+typedef struct plan_item {
+	size_t idx;             /* bundle entry */
+	int shard;
+	uint64_t off;           /* offset in the output shard */
+	const tfs_map *src;     /* mapped input bytes, or NULL when mem is set */
+	uint64_t src_off;
+	const uint8_t *mem;     /* replacement bytes */
+	uint64_t len;
+	int writes;             /* 0: shares the bytes of the item before it */
+	int check_crc;
+	Tensorflow__BundleEntryProto entry; /* as it goes into the index */
+} plan_item;
+
+typedef struct plan {
+	plan_item *v;
+	size_t n;
+	int num_shards;
+	uint64_t *shard_size;
+	tfs_table_writer index;
+	uint64_t data_bytes;
+} plan;
+
+static int cmp_item(const void *a, const void *b)
+{
+	const plan_item *x = a, *y = b;
+	if (x->shard != y->shard)
+		return x->shard < y->shard ? -1 : 1;
+	if (!x->mem != !y->mem)
+		return x->mem ? 1 : -1; /* mapped bytes first, in input order */
+	if (!x->mem && x->src_off != y->src_off)
+		return x->src_off < y->src_off ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int cmp_key_item(const void *a, const void *b, void *bundle)
+{
+	const tfs_bundle *bb = bundle;
+	const plan_item *x = *(plan_item *const *)a, *y = *(plan_item *const *)b;
+	const tfs_bundle_entry *ex = &bb->e[x->idx], *ey = &bb->e[y->idx];
+	size_t n = ex->key_len < ey->key_len ? ex->key_len : ey->key_len;
+	int c = n ? memcmp(ex->key, ey->key, n) : 0;
+	if (c)
+		return c;
+	return ex->key_len < ey->key_len ? -1 : ex->key_len > ey->key_len;
+}
+
+static void plan_free(plan *p)
+{
+	free(p->v);
+	free(p->shard_size);
+	tfs_table_writer_free(&p->index);
+	memset(p, 0, sizeof *p);
+}
+
+/* Re-encodes the checkpoint's object graph entry after a pass changed it. */
+static int refresh_ckpt_graph(tfshrink_model *m)
+{
+	if (!m->ckpt_graph_dirty || !m->ckpt_graph)
+		return 0;
+	const tfs_bundle_entry *e = tfs_bundle_find(m->bundle, TFS_OBJECT_GRAPH_KEY, strlen(TFS_OBJECT_GRAPH_KEY));
+	if (!e)
+		return 0;
+	uint8_t *data;
+	uint64_t len;
+	uint32_t crc;
+	TFS_TRY(tfs_model_encode_ckpt_graph(m, &data, &len, &crc));
+	size_t n = tensorflow__bundle_entry_proto__get_packed_size(e->proto);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf) {
+		free(data);
+		return tfs_nomem();
+	}
+	tensorflow__bundle_entry_proto__pack(e->proto, buf);
+	Tensorflow__BundleEntryProto *copy = tensorflow__bundle_entry_proto__unpack(NULL, n, buf);
+	free(buf);
+	if (!copy) {
+		free(data);
+		return tfs_nomem();
+	}
+	copy->crc32c = crc;
+	m->ckpt_graph_dirty = 0;
+	return tfs_model_replace_entry(m, (size_t)(e - m->bundle->e), data, len, copy);
+}
+
+static int make_plan(tfshrink_model *m, plan *p)
+{
+	tfs_bundle *b = m->bundle;
+	memset(p, 0, sizeof *p);
+	tfs_table_writer_init(&p->index);
+	TFS_TRY(refresh_ckpt_graph(m));
+	p->num_shards = b->num_shards;
+	p->v = calloc(b->n ? b->n : 1, sizeof *p->v);
+	p->shard_size = calloc((size_t)b->num_shards, sizeof *p->shard_size);
+	plan_item **by_key = calloc(b->n ? b->n : 1, sizeof *by_key);
+	if (!p->v || !p->shard_size || !by_key) {
+		free(by_key);
+		return tfs_nomem();
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (tfs_model_entry_removed(m, i))
+			continue;
+		const tfs_entry_edit *ed = m->edits ? &m->edits[i] : NULL;
+		const Tensorflow__BundleEntryProto *src = b->e[i].proto;
+		plan_item *it = &p->v[p->n++];
+		it->idx = i;
+		it->entry = (ed && ed->entry) ? *ed->entry : *src;
+		it->shard = src->n_slices ? 0 : src->shard_id;
+		if (ed && ed->data) {
+			it->mem = ed->data;
+			it->len = ed->data_len;
+		} else if (!src->n_slices) {
+			it->src = &b->shards[src->shard_id];
+			it->src_off = (uint64_t)src->offset;
+			it->len = (uint64_t)src->size;
+			it->check_crc = (int)src->dtype != TFS_DT_STRING && (int)src->dtype != TFS_DT_VARIANT;
+		}
+	}
+	qsort(p->v, p->n, sizeof *p->v, cmp_item);
+	const plan_item *prev = NULL;
+	for (size_t k = 0; k < p->n; k++) {
+		plan_item *it = &p->v[k];
+		if (it->entry.n_slices) {
+			by_key[k] = it;
+			continue;
+		}
+		/* Entries that shared stored bytes in the input keep sharing them. */
+		if (prev && !it->mem && !prev->mem && prev->src == it->src && prev->src_off == it->src_off &&
+		    prev->len == it->len && prev->entry.crc32c == it->entry.crc32c) {
+			it->off = prev->off;
+			it->writes = 0;
+		} else {
+			it->off = p->shard_size[it->shard];
+			it->writes = 1;
+			p->shard_size[it->shard] += it->len;
+			p->data_bytes += it->len;
+		}
+		it->entry.shard_id = it->shard;
+		it->entry.offset = (int64_t)it->off;
+		it->entry.size = (int64_t)it->len;
+		if (it->mem && (int)it->entry.dtype != TFS_DT_STRING && (int)it->entry.dtype != TFS_DT_VARIANT)
+			it->entry.crc32c = tfs_crc_mask(tfs_crc32c(it->mem, (size_t)it->len));
+		prev = it;
+		by_key[k] = it;
+	}
+	qsort_r(by_key, p->n, sizeof *by_key, cmp_key_item, b);
+	/* The index: header first, then entries in key order. */
+	Tensorflow__BundleHeaderProto h = *b->header;
+	h.num_shards = p->num_shards;
+	size_t hl = tensorflow__bundle_header_proto__get_packed_size(&h);
+	uint8_t *hb = malloc(hl ? hl : 1);
+	int rc = hb ? 0 : tfs_nomem();
+	if (rc == 0) {
+		tensorflow__bundle_header_proto__pack(&h, hb);
+		rc = tfs_table_writer_add(&p->index, "", 0, hb, hl);
+	}
+	free(hb);
+	uint8_t *eb = NULL;
+	size_t ecap = 0;
+	for (size_t k = 0; rc == 0 && k < p->n; k++) {
+		const tfs_bundle_entry *e = &b->e[by_key[k]->idx];
+		size_t el = tensorflow__bundle_entry_proto__get_packed_size(&by_key[k]->entry);
+		if (el > ecap) {
+			uint8_t *nb = realloc(eb, el);
+			if (!nb) {
+				rc = tfs_nomem();
+				break;
+			}
+			eb = nb;
+			ecap = el;
+		}
+		tensorflow__bundle_entry_proto__pack(&by_key[k]->entry, eb);
+		rc = tfs_table_writer_add(&p->index, e->key, e->key_len, eb, el);
+	}
+	free(eb);
+	free(by_key);
+	if (rc == 0)
+		rc = tfs_table_writer_finish(&p->index);
+	return rc;
+}
 
 typedef struct write_ctx {
 	const tfshrink_write_options *opts;
@@ -19,70 +205,67 @@ static int progress(write_ctx *c, const char *phase)
 	return 0;
 }
 
-/* Entries in data order, so every shard is read and written front to back. */
-static int cmp_data_order(const void *a, const void *b, void *bundle)
+#define CHUNK ((uint64_t)8 << 20)
+
+static int write_item(tfs_out *o, const plan_item *it, const char *key)
 {
-	const tfs_bundle *sb = bundle;
-	const Tensorflow__BundleEntryProto *x = sb->e[*(const size_t *)a].proto;
-	const Tensorflow__BundleEntryProto *y = sb->e[*(const size_t *)b].proto;
-	if (x->shard_id != y->shard_id)
-		return x->shard_id < y->shard_id ? -1 : 1;
-	if (x->offset != y->offset)
-		return x->offset < y->offset ? -1 : 1;
-	if (x->size != y->size)
-		return x->size < y->size ? -1 : 1;
-	return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+	if (it->mem)
+		return tfs_out_write(o, it->mem, (size_t)it->len);
+	uint32_t crc = 0;
+	for (uint64_t done = 0; done < it->len;) {
+		uint64_t k = it->len - done < CHUNK ? it->len - done : CHUNK;
+		const uint8_t *p = it->src->data + it->src_off + done;
+		if (it->check_crc)
+			crc = tfs_crc32c_extend(crc, p, (size_t)k);
+		TFS_TRY(tfs_out_write(o, p, (size_t)k));
+		tfs_map_release(it->src, it->src_off + done, k);
+		done += k;
+	}
+	if (it->check_crc && tfs_crc_mask(crc) != it->entry.crc32c)
+		return tfs_err(TFSHRINK_ECORRUPT, it->src->path, (int64_t)it->src_off,
+		               "tensor '%s': checksum does not match its %" PRIu64 " bytes", key, it->len);
+	return 0;
 }
 
 static int write_bundle(tfshrink_model *m, const char *tmp, write_ctx *c)
 {
 	tfs_bundle *b = m->bundle;
+	plan p;
+	int rc = make_plan(m, &p);
 	char *prefix = tfs_path_join(tmp, "variables/variables");
-	size_t *order = malloc((b->n ? b->n : 1) * sizeof *order);
-	if (!prefix || !order) {
-		free(prefix);
-		free(order);
-		return tfs_nomem();
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		order[i] = i;
-		c->total += b->e[i].proto->n_slices ? 0 : (uint64_t)b->e[i].proto->size;
-	}
-	qsort_r(order, b->n, sizeof *order, cmp_data_order, b);
-	tfs_bundle_writer w;
-	int rc = tfs_bundle_writer_open(&w, prefix, b->num_shards, b->header);
-	const Tensorflow__BundleEntryProto *prev = NULL;
-	uint64_t prev_new_off = 0;
-	for (size_t k = 0; rc == 0 && k < b->n; k++) {
-		const tfs_bundle_entry *e = &b->e[order[k]];
-		const Tensorflow__BundleEntryProto *p = e->proto;
-		if (p->n_slices > 0) {
-			rc = tfs_bundle_writer_add_entry(&w, e->key, e->key_len, p);
-			continue;
+	if (rc == 0 && !prefix)
+		rc = TFSHRINK_ENOMEM;
+	c->total = p.data_bytes;
+	for (int s = 0; rc == 0 && s < p.num_shards; s++) {
+		char *path = tfs_bundle_shard_path(prefix, s, p.num_shards);
+		tfs_out o;
+		rc = path ? tfs_out_open(&o, path) : TFSHRINK_ENOMEM;
+		free(path);
+		for (size_t k = 0; rc == 0 && k < p.n; k++) {
+			const plan_item *it = &p.v[k];
+			if (it->shard != s || !it->writes)
+				continue;
+			const tfs_bundle_entry *e = &b->e[it->idx];
+			/* String and variant layouts are checked before they are copied. */
+			if (!it->mem && !it->check_crc && (rc = tfs_bundle_verify(b, e)) < 0)
+				break;
+			rc = write_item(&o, it, (const char *)e->key);
+			c->done += it->len;
+			if (rc == 0)
+				rc = progress(c, "variables");
 		}
-		/* Entries sharing the same stored bytes keep sharing them. */
-		if (prev && prev->shard_id == p->shard_id && prev->offset == p->offset && prev->size == p->size &&
-		    prev->crc32c == p->crc32c) {
-			Tensorflow__BundleEntryProto ne = *p;
-			ne.offset = (int64_t)prev_new_off;
-			rc = tfs_bundle_writer_add_entry(&w, e->key, e->key_len, &ne);
-			continue;
-		}
-		int numeric = (int)p->dtype != TFS_DT_STRING && (int)p->dtype != TFS_DT_VARIANT;
-		if (!numeric && (rc = tfs_bundle_verify(b, e)) < 0)
-			break;
-		rc = tfs_bundle_writer_add_mapped(&w, e->key, e->key_len, p, p->shard_id, &b->shards[p->shard_id],
-		                                  (uint64_t)p->offset, (uint64_t)p->size, numeric, &prev_new_off);
-		prev = p;
-		c->done += (uint64_t)p->size;
 		if (rc == 0)
-			rc = progress(c, "variables");
+			rc = tfs_out_close(&o);
+		else if (path)
+			tfs_out_abort(&o);
 	}
-	if (rc == 0)
-		rc = tfs_bundle_writer_finish(&w);
-	tfs_bundle_writer_free(&w);
-	free(order);
+	if (rc == 0) {
+		char *ip = tfs_path_join(tmp, "variables/variables.index");
+		rc = ip ? tfs_write_file(ip, p.index.out.data, p.index.out.len) : TFSHRINK_ENOMEM;
+		free(ip);
+	}
 	free(prefix);
+	plan_free(&p);
 	return rc;
 }
 
@@ -98,12 +281,17 @@ static int same_bytes(const char *a, const char *b)
 	return same;
 }
 
+static int kept_file(const tfshrink_model *m, size_t i)
+{
+	return !tfs_model_is_core_file(m, m->files[i].rel) && !tfs_model_file_removed(m, i);
+}
+
 static int copy_side_files(tfshrink_model *m, const char *tmp)
 {
 	for (size_t i = 0; i < m->n_files; i++) {
-		const char *rel = m->files[i].rel;
-		if (tfs_model_is_core_file(m, rel))
+		if (!kept_file(m, i))
 			continue;
+		const char *rel = m->files[i].rel;
 		TFS_TRY(tfs_mkdirs_for(tmp, rel));
 		char *src = tfs_path_join(m->dir, rel);
 		char *dst = tfs_path_join(tmp, rel);
@@ -128,14 +316,34 @@ static void drop_stale_fingerprint(tfshrink_model *m, const char *tmp)
 	char *a = tfs_path_join(tmp, "saved_model.pb");
 	char *ia = tfs_path_join(tmp, "variables/variables.index");
 	char *ib = tfs_path_join(m->dir, "variables/variables.index");
-	int fresh = a && ia && ib && !m->pb_is_text && same_bytes(a, m->pb_path) &&
-	            (!m->bundle || same_bytes(ia, ib));
+	int fresh = m->fingerprint_policy == TFS_FP_KEEP_IF_FRESH && a && ia && ib && !m->pb_is_text &&
+	            same_bytes(a, m->pb_path) && (!m->bundle || same_bytes(ia, ib));
 	if (!fresh)
 		remove(fp);
 	free(a);
 	free(ia);
 	free(ib);
 	free(fp);
+}
+
+int tfs_model_projected_size(tfshrink_model *m, uint64_t *out)
+{
+	uint64_t total = protobuf_c_message_get_packed_size(&m->sm->base);
+	if (m->bundle) {
+		plan p;
+		int rc = make_plan(m, &p);
+		if (rc < 0) {
+			plan_free(&p);
+			return rc;
+		}
+		total += p.data_bytes + p.index.out.len;
+		plan_free(&p);
+	}
+	for (size_t i = 0; i < m->n_files; i++)
+		if (kept_file(m, i) && !(m->fingerprint_policy == TFS_FP_DROP && !strcmp(m->files[i].rel, "fingerprint.pb")))
+			total += m->files[i].size;
+	*out = total;
+	return 0;
 }
 
 int tfshrink_model_write(tfshrink_model *m, const char *out_dir, const tfshrink_write_options *opts)
