@@ -40,7 +40,7 @@ static const char *fit(const char *s, size_t w, char *buf, size_t len)
 static void print_text(const char *dir, const tfshrink_report *r, size_t top)
 {
 	char a[32], b[32], f[128], f2[128], sh[64];
-	printf("%s: %s layout, TensorFlow %s, %zu meta graph%s, %zu files, %s\n\n", dir, r->layout,
+	printf("%s\n%s layout, TensorFlow %s, %zu meta graph%s, %zu files, %s\n\n", dir, r->layout,
 	       *r->tf_version ? r->tf_version : "(unknown)", r->n_meta_graphs, r->n_meta_graphs == 1 ? "" : "s",
 	       r->n_files, cli_bytes(r->total_bytes, a, sizeof a));
 	printf("%-52s %12s %7s %9s\n", "PART", "BYTES", "SHARE", "ITEMS");
