@@ -460,12 +460,36 @@ int tfs_fsync_dir(const char *path)
 	return rc;
 }
 
+/* The process umask, read without changing it (umask(2) would race with
+ * other threads); 022 if /proc is not there. */
+static mode_t current_umask(void)
+{
+	mode_t mask = 022;
+	FILE *f = fopen("/proc/self/status", "re");
+	if (f) {
+		char line[256];
+		unsigned m;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "Umask: %o", &m) == 1) {
+				mask = (mode_t)m;
+				break;
+			}
+		fclose(f);
+	}
+	return mask;
+}
+
 int tfs_commit_dir(const char *tmp, const char *final_path, int force)
 {
 	char *parent = dir_part(final_path);
 	if (!parent)
 		return tfs_nomem();
 	int rc = 0;
+	/* mkdtemp made tmp 0700; the output gets what tfs_mkdir gives a directory. */
+	if (chmod(tmp, 0755 & ~current_umask()) != 0) {
+		rc = tfs_err_errno(tmp, "cannot set the permissions of");
+		goto done;
+	}
 	if (tfs_path_exists(final_path)) {
 		if (!force) {
 			rc = tfs_err(TFSHRINK_EEXIST, final_path, -1, "output already exists (use --force to replace it)");

@@ -649,6 +649,16 @@ static void test_refusals(void **state)
 	char *pb = join(out, "saved_model.pb");
 	assert_true(tfs_is_file(pb));
 	free(pb);
+	/* the output directory gets the permissions of a directory the writer
+	 * makes inside it (not the 0700 of a private temporary directory) */
+	char *vd = join(out, "variables");
+	struct stat st_out, st_var;
+	assert_int_equal(stat(out, &st_out), 0);
+	assert_int_equal(stat(vd, &st_var), 0);
+	if ((st_out.st_mode & 07777) != (st_var.st_mode & 07777))
+		fail_msg("output directory mode %o, but variables/ is %o", (unsigned)(st_out.st_mode & 07777),
+		         (unsigned)(st_var.st_mode & 07777));
+	free(vd);
 	assert_false(has_temp_entries(g_tmp));
 	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
 	oo.verify_crc = 1;
