@@ -361,7 +361,7 @@ static int read_int(parser *p, bool *neg, uint64_t *mag, size_t *at)
 static int read_signed(parser *p, int64_t lo, int64_t hi, int64_t *out)
 {
 	bool neg;
-	uint64_t mag;
+	uint64_t mag = 0;
 	size_t at;
 	TFS_TRY(read_int(p, &neg, &mag, &at));
 	if (neg ? mag > (uint64_t)-(lo + 1) + 1 : mag > (uint64_t)hi)
@@ -721,7 +721,7 @@ static int enter(parser *p, size_t at)
 static int parse_message_value(parser *p, uint32_t num, const ProtobufCMessageDescriptor *d)
 {
 	size_t at = p->tok.start, mark;
-	char closer;
+	char closer = 0;
 	TFS_TRY(open_brace(p, &closer));
 	TFS_TRY(enter(p, at));
 	TFS_TRY(begin_len(p, num, &mark));
@@ -763,7 +763,7 @@ static int parse_any_expansion(parser *p, const ProtobufCMessageDescriptor *d)
 
 	/* Encode the inner message on its own, then canonicalize it. */
 	size_t brace = p->tok.start;
-	char closer;
+	char closer = 0;
 	TFS_TRY(open_brace(p, &closer));
 	TFS_TRY(enter(p, brace));
 	tfs_buf saved = p->out;
