@@ -25,6 +25,18 @@ static double pct(uint64_t a, uint64_t b)
 	return b ? 100.0 * (double)a / (double)b : 0.0;
 }
 
+/* Checkpoint keys without the suffix every plain variable shares, for tables. */
+static const char *short_key(const char *key, char *buf, size_t len)
+{
+	static const char suffix[] = "/.ATTRIBUTES/VARIABLE_VALUE";
+	size_t n = strlen(key), s = sizeof suffix - 1;
+	if (n > s && !strcmp(key + n - s, suffix)) {
+		snprintf(buf, len, "%.*s", (int)(n - s), key);
+		return buf;
+	}
+	return key;
+}
+
 /* Shortens s to at most w columns, keeping its end (the informative part of keys). */
 static const char *fit(const char *s, size_t w, char *buf, size_t len)
 {
@@ -39,7 +51,7 @@ static const char *fit(const char *s, size_t w, char *buf, size_t len)
 
 static void print_text(const char *dir, const tfshrink_report *r, size_t top)
 {
-	char a[32], b[32], f[128], f2[128], sh[64];
+	char a[32], b[32], f[128], f2[128], sh[64], k[512];
 	printf("%s\n%s layout, TensorFlow %s, %zu meta graph%s, %zu files, %s\n\n", dir, r->layout,
 	       *r->tf_version ? r->tf_version : "(unknown)", r->n_meta_graphs, r->n_meta_graphs == 1 ? "" : "s",
 	       r->n_files, cli_bytes(r->total_bytes, a, sizeof a));
@@ -69,11 +81,12 @@ static void print_text(const char *dir, const tfshrink_report *r, size_t top)
 				printf("%-30s %9" PRIu64 " %14" PRIu64 " %6.1f%%\n", tfshrink_var_group_name(g), r->group_count[g],
 				       r->group_bytes[g], pct(r->group_bytes[g], var_total));
 		size_t n = top && top < r->n_tensors ? top : r->n_tensors;
-		printf("\nLARGEST TENSORS%s\n", n < r->n_tensors ? " (use --top N for more)" : "");
+		printf("\nLARGEST TENSORS (keys without /.ATTRIBUTES/VARIABLE_VALUE%s)\n",
+		       n < r->n_tensors ? "; --top N shows more" : "");
 		printf("%-36s %-8s %-14s %11s %s\n", "KEY", "DTYPE", "SHAPE", "BYTES", "GROUP");
 		for (size_t i = 0; i < n; i++) {
 			const tfshrink_tensor_info *t = &r->tensors[i];
-			printf("%-36s %-8s %-14s %11" PRIu64 " %s\n", fit(t->key, 36, f, sizeof f), tfshrink_dtype_name(t->dtype),
+			printf("%-36s %-8s %-14s %11" PRIu64 " %s\n", fit(short_key(t->key, k, sizeof k), 36, f, sizeof f), tfshrink_dtype_name(t->dtype),
 			       fit(cli_shape(t->ndims, t->dims, sh, sizeof sh), 14, b, sizeof b), t->bytes,
 			       tfshrink_var_group_name(t->group));
 		}
