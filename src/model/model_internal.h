@@ -70,6 +70,15 @@ int tfs_model_note(tfshrink_model *m, const char *fmt, ...) __attribute__((forma
  * packed, bundle data and index as the writer lays them out, kept files. */
 int tfs_model_projected_size(tfshrink_model *m, uint64_t *out);
 
+/* fingerprint.c: serialized FingerprintDef (*out, malloc'd) for the model
+ * as written: pb = its saved_model.pb bytes (the packing of m->sm), index =
+ * its variables.index bytes (NULL if it has none). Hashes as TensorFlow's
+ * fingerprinting does (producer 4); the uuid is random. EUNSUPPORTED when
+ * TensorFlow would refuse too (no meta graph, a concrete function name not
+ * ending in an integer). */
+int tfs_fingerprint_compute(const tfshrink_model *m, const uint8_t *pb, size_t pb_len, const uint8_t *index,
+                            size_t index_len, uint8_t **out, size_t *out_len);
+
 /* Checks the invariants the loaders rely on (verify.c): EVERIFY with the reason. */
 int tfs_model_verify(tfshrink_model *m);
 /* Function in the first meta graph's library with this name, or NULL. */

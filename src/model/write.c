@@ -1,5 +1,7 @@
 /* write.c - lays out and writes a model: saved_model.pb, the bundle (planned
- * first, so a dry run knows the exact output size), and the kept files. */
+ * first, so a dry run knows the exact output size), the kept files and a
+ * fingerprint.pb that matches the output (fingerprint.c). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,18 +271,6 @@ static int write_bundle(tfshrink_model *m, const char *tmp, write_ctx *c)
 	return rc;
 }
 
-static int same_bytes(const char *a, const char *b)
-{
-	uint8_t *x = NULL, *y = NULL;
-	size_t nx = 0, ny = 0;
-	int same = tfs_read_file(a, (uint64_t)1 << 32, &x, &nx) == 0 && tfs_read_file(b, (uint64_t)1 << 32, &y, &ny) == 0 &&
-	           nx == ny && (nx == 0 || memcmp(x, y, nx) == 0);
-	free(x);
-	free(y);
-	tfs_err_clear();
-	return same;
-}
-
 static int kept_file(const tfshrink_model *m, size_t i)
 {
 	return !tfs_model_is_core_file(m, m->files[i].rel) && !tfs_model_file_removed(m, i);
@@ -304,43 +294,111 @@ static int copy_side_files(tfshrink_model *m, const char *tmp)
 	return 0;
 }
 
-/* fingerprint.pb hashes saved_model.pb and variables.index; it stays only if
- * both came out byte-identical, since a stale fingerprint misreports identity. */
-static void drop_stale_fingerprint(tfshrink_model *m, const char *tmp)
+/* 1 if the input has a fingerprint.pb the output keeps in some form. */
+static int has_fingerprint(const tfshrink_model *m, uint64_t *size)
 {
-	char *fp = tfs_path_join(tmp, "fingerprint.pb");
-	if (!fp || !tfs_path_exists(fp)) {
-		free(fp);
-		return;
+	for (size_t i = 0; i < m->n_files; i++)
+		if (!strcmp(m->files[i].rel, "fingerprint.pb") && kept_file(m, i)) {
+			*size = m->files[i].size;
+			return m->fingerprint_policy != TFS_FP_DROP;
+		}
+	return 0;
+}
+
+static int file_holds(const char *path, const uint8_t *p, size_t n)
+{
+	tfs_map f;
+	if (tfs_map_open(&f, path, (uint64_t)n) < 0) {
+		tfs_err_clear();
+		return 0;
 	}
-	char *a = tfs_path_join(tmp, "saved_model.pb");
-	char *ia = tfs_path_join(tmp, "variables/variables.index");
-	char *ib = tfs_path_join(m->dir, "variables/variables.index");
-	int fresh = m->fingerprint_policy == TFS_FP_KEEP_IF_FRESH && a && ia && ib && !m->pb_is_text &&
-	            same_bytes(a, m->pb_path) && (!m->bundle || same_bytes(ia, ib));
-	if (!fresh)
-		remove(fp);
-	free(a);
-	free(ia);
-	free(ib);
+	int same = f.size == n && (n == 0 || memcmp(f.data, p, n) == 0);
+	tfs_map_close(&f);
+	return same;
+}
+
+/* The output's fingerprint.pb, given its saved_model.pb and variables.index
+ * bytes (index NULL without a bundle). It hashes both, so the input's stays
+ * (*keep) only under KEEP_IF_FRESH when both came out byte-identical; else a
+ * fresh one is computed as TensorFlow would (*fp, malloc'd), since a stale
+ * fingerprint misreports identity. Neither: the output gets none (DROP, no
+ * fingerprint in the input, or one TensorFlow itself could not compute). */
+static int plan_fingerprint(tfshrink_model *m, const uint8_t *pb, size_t pbn, const uint8_t *idx, size_t idxn,
+                            int note, int *keep, uint8_t **fp, size_t *fpn)
+{
+	uint64_t size;
+	*keep = 0;
+	*fp = NULL;
+	*fpn = 0;
+	if (!has_fingerprint(m, &size))
+		return 0;
+	if (m->fingerprint_policy == TFS_FP_KEEP_IF_FRESH && !m->pb_is_text && file_holds(m->pb_path, pb, pbn)) {
+		char *ib = tfs_path_join(m->dir, "variables/variables.index");
+		if (!ib)
+			return TFSHRINK_ENOMEM;
+		*keep = !idx || file_holds(ib, idx, idxn);
+		free(ib);
+		if (*keep)
+			return 0;
+	}
+	int rc = tfs_fingerprint_compute(m, pb, pbn, idx, idxn, fp, fpn);
+	if (rc == TFSHRINK_EUNSUPPORTED) {
+		rc = note ? tfs_model_note(m, "fingerprint.pb dropped: %s", tfshrink_error_last()->message) : 0;
+		tfs_err_clear();
+	}
+	return rc;
+}
+
+/* Replaces the copied fingerprint.pb with what plan_fingerprint decides
+ * (pb NULL: the output gets none). */
+static int write_fingerprint(tfshrink_model *m, const char *tmp, const uint8_t *pb, size_t pbn)
+{
+	char *fpath = tfs_path_join(tmp, "fingerprint.pb");
+	char *ipath = tfs_path_join(tmp, "variables/variables.index");
+	uint8_t *idx = NULL, *fp = NULL;
+	size_t idxn = 0, fpn = 0;
+	int keep = 0, rc = (fpath && ipath) ? 0 : TFSHRINK_ENOMEM;
+	if (rc == 0 && pb && m->bundle)
+		rc = tfs_read_file(ipath, (uint64_t)1 << 32, &idx, &idxn);
+	if (rc == 0 && pb)
+		rc = plan_fingerprint(m, pb, pbn, idx, idxn, 1, &keep, &fp, &fpn);
+	if (rc == 0 && !keep && remove(fpath) < 0 && errno != ENOENT)
+		rc = tfs_err_errno(fpath, "remove");
+	if (rc == 0 && fp)
+		rc = tfs_write_file(fpath, fp, fpn);
 	free(fp);
+	free(idx);
+	free(ipath);
+	free(fpath);
+	return rc;
 }
 
 int tfs_model_projected_size(tfshrink_model *m, uint64_t *out)
 {
-	uint64_t total = protobuf_c_message_get_packed_size(&m->sm->base);
-	if (m->bundle) {
-		plan p;
-		int rc = make_plan(m, &p);
-		if (rc < 0) {
-			plan_free(&p);
-			return rc;
-		}
+	uint64_t total = protobuf_c_message_get_packed_size(&m->sm->base), fp_in;
+	plan p;
+	int rc = 0;
+	memset(&p, 0, sizeof p);
+	if (m->bundle && (rc = make_plan(m, &p)) == 0)
 		total += p.data_bytes + p.index.out.len;
-		plan_free(&p);
+	if (rc == 0 && has_fingerprint(m, &fp_in)) {
+		/* the fingerprint that would be written, hashes and all */
+		uint8_t *pb = NULL, *fp = NULL;
+		size_t pbn = 0, fpn = 0;
+		int keep = 0;
+		rc = tfs_pb_pack(&m->sm->base, &pb, &pbn);
+		if (rc == 0)
+			rc = plan_fingerprint(m, pb, pbn, m->bundle ? p.index.out.data : NULL, p.index.out.len, 0, &keep, &fp,
+			                      &fpn);
+		total += keep ? fp_in : fpn;
+		free(pb);
+		free(fp);
 	}
+	plan_free(&p);
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < m->n_files; i++)
-		if (kept_file(m, i) && !(m->fingerprint_policy == TFS_FP_DROP && !strcmp(m->files[i].rel, "fingerprint.pb")))
+		if (kept_file(m, i) && strcmp(m->files[i].rel, "fingerprint.pb"))
 			total += m->files[i].size;
 	*out = total;
 	return 0;
@@ -370,7 +428,11 @@ int tfshrink_model_write(tfshrink_model *m, const char *out_dir, const tfshrink_
 		rc = tfs_pb_pack(&m->sm->base, &pb, &pbn);
 	if (rc == 0)
 		rc = tfs_write_file(pbpath, pb, pbn);
-	free(pb);
+	uint64_t fp_in;
+	if (!has_fingerprint(m, &fp_in)) {
+		free(pb);
+		pb = NULL;
+	}
 	if (rc == 0 && (m->bundle || m->has_variables_dir)) {
 		char *vdir = tfs_path_join(tmp, "variables");
 		rc = vdir ? tfs_mkdir(vdir) : TFSHRINK_ENOMEM;
@@ -381,7 +443,8 @@ int tfshrink_model_write(tfshrink_model *m, const char *out_dir, const tfshrink_
 	if (rc == 0)
 		rc = copy_side_files(m, tmp);
 	if (rc == 0)
-		drop_stale_fingerprint(m, tmp);
+		rc = write_fingerprint(m, tmp, pb, pbn);
+	free(pb);
 	if (rc == 0)
 		rc = tfs_fsync_dir(tmp);
 	if (rc == 0)
