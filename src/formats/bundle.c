@@ -307,7 +307,7 @@ static int string_crc(const char *path, uint64_t base, const uint8_t *p, uint64_
 	uint32_t stored;
 	const uint8_t *stored_bytes = c.p;
 	TFS_TRY(tfs_cur_u32le(&c, &stored, "string length checksum"));
-	if (tfs_crc_unmask(stored) != lcrc)
+	if (!tfs_crc_ok(tfs_crc_unmask(stored), lcrc))
 		return tfs_err(TFSHRINK_ECORRUPT, path, (int64_t)(tfs_cur_offset(&c) - 4),
 		               "string tensor '%s': length checksum does not match", key);
 	if (tfs_cur_left(&c) < total)
@@ -340,7 +340,7 @@ static int variant_crc(const char *path, uint64_t base, const uint8_t *p, uint64
 		crc = tfs_crc32c_extend(crc, bytes, (size_t)len);
 		const uint8_t *sb = c.p;
 		TFS_TRY(tfs_cur_u32le(&c, &stored, "variant element checksum"));
-		if (stored != tfs_crc_mask(crc))
+		if (!tfs_crc_ok(stored, tfs_crc_mask(crc)))
 			return tfs_err(TFSHRINK_ECORRUPT, path, (int64_t)(tfs_cur_offset(&c) - 4),
 			               "variant tensor '%s': element %" PRId64 " checksum does not match", key, i);
 		crc = tfs_crc32c_extend(crc, sb, 4);
@@ -365,7 +365,7 @@ int tfs_bundle_verify(const tfs_bundle *b, const tfs_bundle_entry *e)
 	} else {
 		crc = crc_mapped(m, (uint64_t)p->offset, (uint64_t)p->size);
 	}
-	if (tfs_crc_mask(crc) != p->crc32c)
+	if (!tfs_crc_ok(p->crc32c, tfs_crc_mask(crc)))
 		return tfs_err(TFSHRINK_ECORRUPT, m->path, p->offset,
 		               "tensor '%s': checksum does not match its %" PRId64 " bytes", key_str(e), p->size);
 	return 0;

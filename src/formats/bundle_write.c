@@ -110,7 +110,7 @@ int tfs_bundle_writer_add_mapped(tfs_bundle_writer *w, const void *key, size_t k
 		tfs_map_release(src, off + done, k);
 		done += k;
 	}
-	if (check_crc && tfs_crc_mask(crc) != tmpl->crc32c)
+	if (check_crc && !tfs_crc_ok(tmpl->crc32c, tfs_crc_mask(crc)))
 		return tfs_err(TFSHRINK_ECORRUPT, src->path, (int64_t)off,
 		               "tensor '%.*s': checksum does not match its %" PRIu64 " bytes", (int)key_len,
 		               (const char *)key, n);

@@ -136,7 +136,7 @@ static int read_block(reader *r, const char *what, uint64_t off, uint64_t size, 
 	TFS_TRY(tfs_cur_u32le(&c, &stored, "block checksum"));
 	uint32_t want = tfs_crc_unmask(stored);
 	uint32_t got = block_crc(contents, (size_t)size, type);
-	if (want != got)
+	if (!tfs_crc_ok(want, got))
 		return tfs_err(TFSHRINK_ECORRUPT, r->path, (int64_t)off,
 		               "%s block checksum mismatch (stored 0x%08" PRIx32
 		               ", computed 0x%08" PRIx32 ")", what, want, got);

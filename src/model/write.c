@@ -223,7 +223,7 @@ static int write_item(tfs_out *o, const plan_item *it, const char *key)
 		tfs_map_release(it->src, it->src_off + done, k);
 		done += k;
 	}
-	if (it->check_crc && tfs_crc_mask(crc) != it->entry.crc32c)
+	if (it->check_crc && !tfs_crc_ok(it->entry.crc32c, tfs_crc_mask(crc)))
 		return tfs_err(TFSHRINK_ECORRUPT, it->src->path, (int64_t)it->src_off,
 		               "tensor '%s': checksum does not match its %" PRIu64 " bytes", key, it->len);
 	return 0;
