@@ -89,10 +89,47 @@ void tfs_node_remove_attr(Tensorflow__NodeDef *n, const char *key)
 		}
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1 if the reference's node name is in the sorted array names. */
+static int ref_in(const tfs_ref *r, const char *const *names, size_t n)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *k = names[mid];
+		size_t kl = strlen(k);
+		int c = memcmp(k, r->name, kl < r->name_len ? kl : r->name_len);
+		if (c == 0)
+			c = kl < r->name_len ? -1 : kl > r->name_len;
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 int tfs_nodes_remove(tfs_nodes l, const uint8_t *del, const char *where)
 {
-	size_t n = *l.n;
-	/* Names of removed nodes, to find references to them. */
+	size_t n = *l.n, n_gone = 0;
+	for (size_t i = 0; i < n; i++)
+		n_gone += del[i] != 0;
+	if (n_gone == 0)
+		return 0;
+	/* Names of removed nodes, sorted, to find references to them. */
+	const char **gone = malloc(n_gone * sizeof *gone);
+	if (!gone)
+		return tfs_nomem();
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (del[i])
+			gone[k++] = (*l.v)[i]->name;
+	qsort(gone, n_gone, sizeof *gone, cmp_cstr);
 	for (size_t i = 0; i < n; i++) {
 		Tensorflow__NodeDef *nd = (*l.v)[i];
 		if (del[i])
@@ -100,19 +137,20 @@ int tfs_nodes_remove(tfs_nodes l, const uint8_t *del, const char *where)
 		for (size_t k = 0; k < nd->n_input;) {
 			tfs_ref r;
 			tfs_ref_parse(nd->input[k], &r);
-			int gone = 0;
-			for (size_t j = 0; j < n && !gone; j++)
-				gone = del[j] && tfs_ref_is(&r, (*l.v)[j]->name);
-			if (!gone) {
+			if (!ref_in(&r, gone, n_gone)) {
 				k++;
 				continue;
 			}
-			if (!r.control)
-				return tfs_err(TFSHRINK_EVERIFY, NULL, -1, "%s: node '%s' still reads '%s', which is being removed",
-				               where, nd->name, nd->input[k]);
+			if (!r.control) {
+				int rc = tfs_err(TFSHRINK_EVERIFY, NULL, -1, "%s: node '%s' still reads '%s', which is being removed",
+				                 where, nd->name, nd->input[k]);
+				free(gone);
+				return rc;
+			}
 			tfs_node_remove_input(nd, k);
 		}
 	}
+	free(gone);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (del[i])
@@ -226,6 +264,20 @@ int tfs_function_remove_args(Tensorflow__FunctionDef *f, const uint8_t *del)
 		f->resource_arg_unique_id[w++] = e;
 	}
 	f->n_resource_arg_unique_id = w;
+	/* _input_shapes holds one shape per input. */
+	for (size_t i = 0; i < f->n_attr; i++) {
+		Tensorflow__AttrValue *v = f->attr[i]->value;
+		if (strcmp(f->attr[i]->key, "_input_shapes") || !v || v->value_case != TENSORFLOW__ATTR_VALUE__VALUE_LIST ||
+		    !v->list || v->list->n_shape != n)
+			continue;
+		uint8_t *keep = malloc(n ? n : 1);
+		if (!keep)
+			return tfs_nomem();
+		for (size_t k = 0; k < n; k++)
+			keep[k] = !del[k];
+		tfs_list_filter(v->list, keep, n);
+		free(keep);
+	}
 	return 0;
 }
 
@@ -524,8 +576,9 @@ int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
 		if (del[i] && cdel && cmap[i] >= 0)
 			cdel[cmap[i]] = 1;
 	}
+	/* Check every capture before changing any. */
 	for (size_t i = 0; i < og->n_concrete_functions; i++) {
-		Tensorflow__SavedConcreteFunction *cf = og->concrete_functions[i]->value;
+		const Tensorflow__SavedConcreteFunction *cf = og->concrete_functions[i]->value;
 		for (size_t k = 0; cf && k < cf->n_bound_inputs; k++) {
 			int32_t b = cf->bound_inputs[k];
 			if (b < 0 || (size_t)b >= n || map[b] < 0) {
@@ -533,8 +586,12 @@ int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
 				             og->concrete_functions[i]->key, b);
 				goto done;
 			}
-			cf->bound_inputs[k] = map[b];
 		}
+	}
+	for (size_t i = 0; i < og->n_concrete_functions; i++) {
+		Tensorflow__SavedConcreteFunction *cf = og->concrete_functions[i]->value;
+		for (size_t k = 0; cf && k < cf->n_bound_inputs; k++)
+			cf->bound_inputs[k] = map[cf->bound_inputs[k]];
 	}
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -43,13 +43,15 @@ int tfs_keyset_has(tfs_keyset *s, const char *key);
  *    per-variable save/Assign_k ...); consumers of later outputs are
  *    renumbered ("RestoreV2:tensors:K" / "save/RestoreV2:K"); a RestoreV2 left
  *    with no key goes, with its now unused Consts;
- *  - SaveV2: the data inputs of removed keys (SaveV2 with no tensor left is
- *    kept with empty lists);
+ *  - SaveV2: the data inputs of removed keys. SaveV2 needs at least one
+ *    tensor: removing all its keys fails with EUNSUPPORTED (drop that saver
+ *    shard instead);
  *  - control inputs naming removed nodes (save/restore_all, restore_shard,
  *    NoOps), and, when l is the body of a library function of m, its
  *    control_ret and signature.control_output entries.
- * In function bodies, Identity/ReadVariableOp nodes whose only use was a
- * removed input are removed too; function args left unused are NOT removed
+ * In function bodies, Identity/ReadVariableOp/DisableCopyOnRead/Const nodes
+ * whose only use was a removed input (control inputs of NoOps aside) are
+ * removed too, with their control_ret entries; function args left unused are NOT removed
  * (call tfs_function_remove_dead_args). In graphs, producers of removed SaveV2
  * inputs are left to the caller (they may be a variable's snapshot).
  * `where` names the list in error messages (a function name or "graph").
