@@ -151,6 +151,15 @@ int tfs_bundle_open(const char *prefix, tfs_bundle **out)
 		goto fail;
 	if ((rc = check_versions(b->header, b->index_path)) < 0)
 		goto fail;
+	/* Data bytes are read as they are stored: only little-endian bundles. */
+	if (b->header->endianness != TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__LITTLE) {
+		int big = b->header->endianness == TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__BIG;
+		rc = big ? tfs_err(TFSHRINK_EUNSUPPORTED, b->index_path, -1,
+		                   "bundle is big-endian; only little-endian bundles are supported")
+		         : tfs_err(TFSHRINK_ECORRUPT, b->index_path, -1, "bundle header has unknown endianness %d",
+		                   (int)b->header->endianness);
+		goto fail;
+	}
 	if (b->header->num_shards <= 0 || b->header->num_shards > TFS_MAX_SHARDS) {
 		rc = tfs_err(b->header->num_shards <= 0 ? TFSHRINK_ECORRUPT : TFSHRINK_ELIMIT, b->index_path, -1,
 		             "bundle header says %d data shards (allowed: 1 to %d)", b->header->num_shards, TFS_MAX_SHARDS);

@@ -1001,6 +1001,21 @@ static void test_corrupt_header(void **state)
 	write_index_ex("prod", &h, NULL, NULL, 0);
 	write_shard("prod", 0, 1, F4, 0);
 	expect(open_rc("prod"), TFSHRINK_EUNSUPPORTED, "producer", "prod.index");
+	v.producer = 1;
+
+	/* endianness: big-endian bundles are refused, unknown values are corrupt */
+	h.endianness = TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__BIG;
+	write_index_ex("big", &h, NULL, NULL, 0);
+	write_shard("big", 0, 1, F4, 0);
+	expect(open_rc("big"), TFSHRINK_EUNSUPPORTED, "big-endian", "big.index");
+	h.endianness = (Tensorflow__BundleHeaderProto__Endianness)7;
+	write_index_ex("endian7", &h, NULL, NULL, 0);
+	write_shard("endian7", 0, 1, F4, 0);
+	expect(open_rc("endian7"), TFSHRINK_ECORRUPT, "unknown endianness 7", "endian7.index");
+	h.endianness = TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__LITTLE;
+	write_index_ex("little", &h, NULL, NULL, 0);
+	write_shard("little", 0, 1, F4, 0);
+	assert_int_equal(open_rc("little"), 0);
 
 	/* a header that does not parse */
 	tfs_table_writer tw;
