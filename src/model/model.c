@@ -160,9 +160,11 @@ int tfshrink_model_open(tfshrink_model **out, const char *dir, const tfshrink_op
 	free(index);
 	if (rc < 0)
 		goto fail;
+	if (m->bundle && (rc = load_ckpt_graph(m)) < 0)
+		goto fail;
+	if ((rc = tfs_model_check(m)) < 0)
+		goto fail;
 	if (m->bundle) {
-		if ((rc = load_ckpt_graph(m)) < 0)
-			goto fail;
 		if (opts && opts->verify_crc)
 			for (size_t i = 0; i < m->bundle->n; i++)
 				if ((rc = tfs_bundle_verify(m->bundle, &m->bundle->e[i])) < 0)

@@ -79,6 +79,10 @@ int tfs_model_projected_size(tfshrink_model *m, uint64_t *out);
 int tfs_fingerprint_compute(const tfshrink_model *m, const uint8_t *pb, size_t pb_len, const uint8_t *index,
                             size_t index_len, uint8_t **out, size_t *out_len);
 
+/* Structural checks of an opened model (check.c: op defs, node references,
+ * function recursion, Const values, init op, assets, object graph ids,
+ * variables present when restored): ECORRUPT, ELIMIT or ENOTFOUND. */
+int tfs_model_check(tfshrink_model *m);
 /* Checks the invariants the loaders rely on (verify.c): EVERIFY with the reason. */
 int tfs_model_verify(tfshrink_model *m);
 /* Function in the first meta graph's library with this name, or NULL. */

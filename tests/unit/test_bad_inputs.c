@@ -1,0 +1,649 @@
+/* test_bad_inputs.c - untrusted SavedModels through the public API.
+ *
+ * Each open-time structural check (src/model/check.c) on a committed fixture
+ * whose saved_model.pb is edited in memory with protobuf-c: the exact
+ * tfshrink_code, a message substring and the file named; and the edge cases
+ * those checks must still accept. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "error.h"
+#include "fsutil.h"
+#include "pbio.h"
+#include "tensorflow.pb-c.h"
+#include "tfshrink.h"
+
+static char *g_tmp;
+static int g_seq;
+
+static int setup(void **state)
+{
+	(void)state;
+	g_tmp = tu_mkdtemp();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tfs_remove_tree(g_tmp);
+	free(g_tmp);
+	g_tmp = NULL;
+	return 0;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+static void set_str(char **field, const char *v)
+{
+	if (*field && *field != protobuf_c_empty_string)
+		free(*field);
+	*field = xstrdup(v);
+}
+
+static void *xgrow(void *arr, size_t n, size_t elem)
+{
+	void *p = realloc(arr, (n + 1) * elem);
+	assert_non_null(p);
+	return p;
+}
+
+/* A fresh writable copy of fixture `name`. */
+static char *copy_fixture(const char *name)
+{
+	char *src = tu_fixture(name);
+	char *dst = NULL;
+	assert_true(asprintf(&dst, "%s/%s-%d", g_tmp, name, ++g_seq) > 0);
+	tu_copy_tree(src, dst);
+	free(src);
+	return dst;
+}
+
+static Tensorflow__SavedModel *load_sm(const char *dir)
+{
+	char *pb = tfs_path_join(dir, "saved_model.pb");
+	size_t n;
+	uint8_t *d = tu_read(pb, &n);
+	Tensorflow__SavedModel *sm = NULL;
+	assert_int_equal(tfs_pb_unpack(&tensorflow__saved_model__descriptor, d, n, pb, (ProtobufCMessage **)&sm), 0);
+	free(d);
+	free(pb);
+	return sm;
+}
+
+static void save_sm(const char *dir, Tensorflow__SavedModel *sm)
+{
+	uint8_t *d;
+	size_t n;
+	assert_int_equal(tfs_pb_pack(&sm->base, &d, &n), 0);
+	tu_write(dir, "saved_model.pb", d, n);
+	free(d);
+}
+
+static Tensorflow__MetaGraphDef *mg0(Tensorflow__SavedModel *sm)
+{
+	return sm->meta_graphs[0];
+}
+
+static Tensorflow__NodeDef *graph_node(Tensorflow__SavedModel *sm, const char *name)
+{
+	Tensorflow__GraphDef *g = mg0(sm)->graph_def;
+	for (size_t i = 0; i < g->n_node; i++)
+		if (!strcmp(g->node[i]->name, name))
+			return g->node[i];
+	fail_msg("no node %s", name);
+	return NULL;
+}
+
+static Tensorflow__NodeDef *graph_op(Tensorflow__SavedModel *sm, const char *op)
+{
+	Tensorflow__GraphDef *g = mg0(sm)->graph_def;
+	for (size_t i = 0; i < g->n_node; i++)
+		if (!strcmp(g->node[i]->op, op))
+			return g->node[i];
+	fail_msg("no %s node", op);
+	return NULL;
+}
+
+static Tensorflow__FunctionDef *function(Tensorflow__SavedModel *sm, const char *prefix)
+{
+	Tensorflow__FunctionDefLibrary *lib = mg0(sm)->graph_def->library;
+	for (size_t i = 0; lib && i < lib->n_function; i++)
+		if (!strncmp(lib->function[i]->signature->name, prefix, strlen(prefix)))
+			return lib->function[i];
+	fail_msg("no function %s*", prefix);
+	return NULL;
+}
+
+static Tensorflow__NodeDef *fn_op(Tensorflow__FunctionDef *f, const char *op)
+{
+	for (size_t i = 0; i < f->n_node_def; i++)
+		if (!strcmp(f->node_def[i]->op, op))
+			return f->node_def[i];
+	fail_msg("no %s node in %s", op, f->signature->name);
+	return NULL;
+}
+
+static Tensorflow__AttrValue *attr(Tensorflow__NodeDef *n, const char *key)
+{
+	for (size_t i = 0; i < n->n_attr; i++)
+		if (!strcmp(n->attr[i]->key, key))
+			return n->attr[i]->value;
+	fail_msg("node %s has no attr %s", n->name, key);
+	return NULL;
+}
+
+static void drop_attr(Tensorflow__NodeDef *n, const char *key)
+{
+	for (size_t i = 0; i < n->n_attr; i++)
+		if (!strcmp(n->attr[i]->key, key)) {
+			protobuf_c_message_free_unpacked(&n->attr[i]->base, NULL);
+			n->attr[i] = n->attr[--n->n_attr];
+			return;
+		}
+	fail_msg("node %s has no attr %s", n->name, key);
+}
+
+/* A top-level Const whose value is stored in tensor_content. */
+static Tensorflow__NodeDef *content_const(Tensorflow__SavedModel *sm)
+{
+	Tensorflow__GraphDef *g = mg0(sm)->graph_def;
+	for (size_t i = 0; i < g->n_node; i++)
+		if (!strcmp(g->node[i]->op, "Const") && attr(g->node[i], "value")->tensor->tensor_content.len > 0)
+			return g->node[i];
+	fail_msg("no Const with tensor_content");
+	return NULL;
+}
+
+static Tensorflow__NodeDef *new_node(const char *name, const char *op)
+{
+	Tensorflow__NodeDef *n = malloc(sizeof *n);
+	assert_non_null(n);
+	tensorflow__node_def__init(n);
+	n->name = xstrdup(name);
+	n->op = xstrdup(op);
+	return n;
+}
+
+static void add_node(Tensorflow__FunctionDef *f, Tensorflow__NodeDef *n)
+{
+	f->node_def = xgrow(f->node_def, f->n_node_def, sizeof *f->node_def);
+	f->node_def[f->n_node_def++] = n;
+}
+
+static void add_input(Tensorflow__NodeDef *n, const char *in)
+{
+	n->input = xgrow(n->input, n->n_input, sizeof *n->input);
+	n->input[n->n_input++] = xstrdup(in);
+}
+
+/* Opens dir and checks the outcome; returns the model when it opened. */
+static tfshrink_model *expect_open(const char *dir, int code, const char *needle, const char *path_end)
+{
+	tfshrink_model *m = NULL;
+	int rc = tfshrink_model_open(&m, dir, NULL);
+	if (code == TFSHRINK_OK) {
+		if (rc)
+			fail_msg("open %s: %s (%s)", dir, tfshrink_error_last()->message,
+			         tfshrink_error_last()->path ? tfshrink_error_last()->path : "-");
+		return m;
+	}
+	tu_assert_error(rc, code, needle);
+	assert_null(m);
+	const char *p = tfshrink_error_last()->path;
+	size_t pl = p ? strlen(p) : 0, el = strlen(path_end);
+	if (!p || pl < el || strcmp(p + pl - el, path_end))
+		fail_msg("\"%s\" names %s, expected .../%s", tfshrink_error_last()->message, p ? p : "-", path_end);
+	if (strchr(tfshrink_error_last()->message, '\n'))
+		fail_msg("message is more than one line");
+	return NULL;
+}
+
+typedef void (*edit_fn)(Tensorflow__SavedModel *sm, const char *dir);
+
+/* Copies `fixture`, edits its saved_model.pb, and checks what open says. */
+static void edited(const char *fixture, edit_fn fn, int code, const char *needle, const char *path_end)
+{
+	char *dir = copy_fixture(fixture);
+	Tensorflow__SavedModel *sm = load_sm(dir);
+	fn(sm, dir);
+	save_sm(dir, sm);
+	tensorflow__saved_model__free_unpacked(sm, NULL);
+	tfshrink_model_free(expect_open(dir, code, needle, path_end));
+	tfs_remove_tree(dir);
+	free(dir);
+}
+
+#define PB "saved_model.pb"
+#define TF1 "tf1_adam_builder"
+#define TF2 "tf2_hashtable_vocab"
+
+/* ------------------------------------------------------ 8: Const nodes */
+
+static void const_no_value(Tensorflow__SavedModel *sm, const char *d) { (void)d; drop_attr(graph_node(sm, "Less/y"), "value"); }
+static void const_no_dtype(Tensorflow__SavedModel *sm, const char *d) { (void)d; drop_attr(graph_node(sm, "Less/y"), "dtype"); }
+static void const_value_int(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__AttrValue *v = attr(graph_node(sm, "Less/y"), "value");
+	protobuf_c_message_free_unpacked(&v->tensor->base, NULL);
+	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_I;
+	v->i = 7;
+}
+static void const_dtype_other(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__AttrValue *t = attr(graph_node(sm, "Less/y"), "dtype");
+	t->type = t->type == TENSORFLOW__DATA_TYPE__DT_STRING ? TENSORFLOW__DATA_TYPE__DT_FLOAT : TENSORFLOW__DATA_TYPE__DT_STRING;
+}
+static void const_in_function_no_value(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	drop_attr(fn_op(function(sm, "__inference_lookup_"), "Const"), "value");
+}
+
+static void test_const_nodes(void **state)
+{
+	(void)state;
+	edited(TF1, const_no_value, TFSHRINK_ECORRUPT, "Const node 'Less/y' in the graph has no 'value' attribute", PB);
+	edited(TF1, const_no_dtype, TFSHRINK_ECORRUPT, "Const node 'Less/y' in the graph has no 'dtype' attribute", PB);
+	edited(TF1, const_value_int, TFSHRINK_ECORRUPT, "its 'value' attribute is not a tensor", PB);
+	edited(TF1, const_dtype_other, TFSHRINK_ECORRUPT, "but its value is", PB);
+	edited(TF2, const_in_function_no_value, TFSHRINK_ECORRUPT, "in function '__inference_lookup_", PB);
+}
+
+/* --------------------------------------------------- 9: tensor values */
+
+static Tensorflow__TensorProto *content_tensor(Tensorflow__SavedModel *sm)
+{
+	return attr(content_const(sm), "value")->tensor;
+}
+
+static void content_short(Tensorflow__SavedModel *sm, const char *d) { (void)d; content_tensor(sm)->tensor_content.len--; }
+static void content_long(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__TensorProto *t = content_tensor(sm);
+	t->tensor_content.data = xgrow(t->tensor_content.data, t->tensor_content.len, 1);
+	t->tensor_content.len++;
+}
+static void retype(Tensorflow__SavedModel *sm, int dtype)
+{
+	Tensorflow__NodeDef *n = content_const(sm);
+	attr(n, "dtype")->type = (Tensorflow__DataType)dtype;
+	attr(n, "value")->tensor->dtype = (Tensorflow__DataType)dtype;
+}
+static void ref_dtype(Tensorflow__SavedModel *sm, const char *d) { (void)d; retype(sm, 101); }
+static void zero_dtype(Tensorflow__SavedModel *sm, const char *d) { (void)d; retype(sm, 0); }
+static void big_dtype(Tensorflow__SavedModel *sm, const char *d) { (void)d; retype(sm, 1000); }
+static void neg_dim(Tensorflow__SavedModel *sm, const char *d) { (void)d; content_tensor(sm)->tensor_shape->dim[0]->size = -1; }
+static void unknown_rank(Tensorflow__SavedModel *sm, const char *d) { (void)d; content_tensor(sm)->tensor_shape->unknown_rank = 1; }
+static void huge_dims(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__TensorShapeProto *s = content_tensor(sm)->tensor_shape;
+	assert_true(s->n_dim >= 1);
+	s->dim[0]->size = INT64_MAX;
+	if (s->n_dim == 1) {
+		s->dim = xgrow(s->dim, 1, sizeof *s->dim);
+		s->dim[1] = malloc(sizeof **s->dim);
+		tensorflow__tensor_shape_proto__dim__init(s->dim[1]);
+		s->n_dim = 2;
+	}
+	s->dim[1]->size = 4;
+}
+static void many_dims(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__TensorShapeProto *s = content_tensor(sm)->tensor_shape;
+	for (size_t i = s->n_dim; i < 300; i++) {
+		s->dim = xgrow(s->dim, s->n_dim, sizeof *s->dim);
+		s->dim[s->n_dim] = malloc(sizeof **s->dim);
+		tensorflow__tensor_shape_proto__dim__init(s->dim[s->n_dim]);
+		s->dim[s->n_dim++]->size = 1;
+	}
+}
+/* a tensor in a list-valued attr, not a Const */
+static void list_tensor(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__NodeDef *n = graph_op(sm, "Identity");
+	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
+	tensorflow__node_def__attr_entry__init(e);
+	e->key = xstrdup("_extra");
+	e->value = malloc(sizeof *e->value);
+	tensorflow__attr_value__init(e->value);
+	e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
+	e->value->list = malloc(sizeof *e->value->list);
+	tensorflow__attr_value__list_value__init(e->value->list);
+	e->value->list->tensor = malloc(sizeof *e->value->list->tensor);
+	e->value->list->tensor[0] = malloc(sizeof **e->value->list->tensor);
+	tensorflow__tensor_proto__init(e->value->list->tensor[0]);
+	e->value->list->tensor[0]->dtype = (Tensorflow__DataType)(100 + TFS_DT_INT32);
+	e->value->list->n_tensor = 1;
+	n->attr = xgrow(n->attr, n->n_attr, sizeof *n->attr);
+	n->attr[n->n_attr++] = e;
+}
+
+static void test_tensor_values(void **state)
+{
+	(void)state;
+	edited(TF1, content_short, TFSHRINK_ECORRUPT, "tensor_content holds", PB);
+	edited(TF1, content_long, TFSHRINK_ECORRUPT, "tensor_content holds", PB);
+	edited(TF1, ref_dtype, TFSHRINK_ECORRUPT, "reference dtype float32_ref", PB);
+	edited(TF1, zero_dtype, TFSHRINK_ECORRUPT, "invalid dtype 0", PB);
+	edited(TF1, big_dtype, TFSHRINK_ECORRUPT, "invalid dtype 1000", PB);
+	edited(TF1, neg_dim, TFSHRINK_ECORRUPT, "dimension -1", PB);
+	edited(TF1, unknown_rank, TFSHRINK_ECORRUPT, "unknown rank", PB);
+	edited(TF1, huge_dims, TFSHRINK_ELIMIT, "2^58", PB);
+	edited(TF1, many_dims, TFSHRINK_ELIMIT, "dimensions (limit 254)", PB);
+	edited(TF1, list_tensor, TFSHRINK_ECORRUPT, "attr '_extra': tensor of reference dtype int32_ref", PB);
+}
+
+/* ------------------------------------------------------ 10: op defs */
+
+static void op_dup_attr(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__OpList *ol = mg0(sm)->meta_info_def->stripped_op_list;
+	for (size_t i = 0; i < ol->n_op; i++)
+		if (ol->op[i]->n_attr > 0) {
+			Tensorflow__OpDef *op = ol->op[i];
+			Tensorflow__OpDef__AttrDef *a = malloc(sizeof *a);
+			tensorflow__op_def__attr_def__init(a);
+			a->name = xstrdup(op->attr[0]->name);
+			a->type = xstrdup("type");
+			op->attr = xgrow(op->attr, op->n_attr, sizeof *op->attr);
+			op->attr[op->n_attr++] = a;
+			return;
+		}
+	fail_msg("no op with attrs");
+}
+static void fn_dup_input(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__OpDef *s = function(sm, "__inference_lookup_")->signature;
+	Tensorflow__OpDef__ArgDef *a = malloc(sizeof *a);
+	tensorflow__op_def__arg_def__init(a);
+	a->name = xstrdup(s->input_arg[0]->name);
+	a->type = TENSORFLOW__DATA_TYPE__DT_FLOAT;
+	s->input_arg = xgrow(s->input_arg, s->n_input_arg, sizeof *s->input_arg);
+	s->input_arg[s->n_input_arg++] = a;
+}
+static void fn_dup_name(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	set_str(&function(sm, "__inference__destroyer_")->signature->name, function(sm, "__inference__creator_")->signature->name);
+}
+
+static void test_op_defs(void **state)
+{
+	(void)state;
+	edited(TF2, op_dup_attr, TFSHRINK_ECORRUPT, "in the stripped op list declares attr", PB);
+	edited(TF2, fn_dup_input, TFSHRINK_ECORRUPT, "declares input 'words' twice", PB);
+	edited(TF2, fn_dup_name, TFSHRINK_ECORRUPT, "the function library defines '__inference__creator_", PB);
+}
+
+/* ------------------------------------------- 11: references, recursion */
+
+static void graph_bad_input(Tensorflow__SavedModel *sm, const char *d) { (void)d; add_input(graph_op(sm, "Identity"), "nowhere:1"); }
+static void graph_dup_node(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__GraphDef *g = mg0(sm)->graph_def;
+	set_str(&g->node[1]->name, g->node[0]->name);
+}
+static void fn_bad_input(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	add_input(fn_op(function(sm, "__inference__destroyer_"), "Identity"), "ghost:output:0");
+}
+static void fn_bad_ret(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__FunctionDef *f = function(sm, "__inference__destroyer_");
+	assert_true(f->n_ret > 0);
+	set_str(&f->ret[0]->value, "ghost:output:0");
+}
+static void call_missing(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	set_str(&attr(graph_op(sm, "StatefulPartitionedCall"), "f")->func->name, "__inference_nowhere_9");
+}
+static void self_call(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__FunctionDef *f = function(sm, "__inference__destroyer_");
+	add_node(f, new_node("again", f->signature->name));
+}
+static void mutual_call(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__FunctionDef *a = function(sm, "__inference__destroyer_"), *b = function(sm, "__inference__creator_");
+	add_node(a, new_node("to_b", b->signature->name));
+	/* the way back through a func-valued attr, as a PartitionedCall */
+	Tensorflow__NodeDef *n = new_node("to_a", "PartitionedCall");
+	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
+	tensorflow__node_def__attr_entry__init(e);
+	e->key = xstrdup("f");
+	e->value = malloc(sizeof *e->value);
+	tensorflow__attr_value__init(e->value);
+	e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
+	e->value->func = malloc(sizeof *e->value->func);
+	tensorflow__name_attr_list__init(e->value->func);
+	e->value->func->name = xstrdup(a->signature->name);
+	n->attr = malloc(sizeof *n->attr);
+	n->attr[0] = e;
+	n->n_attr = 1;
+	add_node(b, n);
+}
+
+static void test_references(void **state)
+{
+	(void)state;
+	edited(TF1, graph_bad_input, TFSHRINK_ECORRUPT, "reads 'nowhere', which is not a node of the graph", PB);
+	edited(TF1, graph_dup_node, TFSHRINK_ECORRUPT, "the graph has two nodes named", PB);
+	edited(TF2, fn_bad_input, TFSHRINK_ECORRUPT, "reads 'ghost', which is not a node or input of the function", PB);
+	edited(TF2, fn_bad_ret, TFSHRINK_ECORRUPT, "returns 'ghost:output:0'", PB);
+	edited(TF2, call_missing, TFSHRINK_ECORRUPT, "calls function '__inference_nowhere_9', which is not in the library", PB);
+	edited(TF2, self_call, TFSHRINK_ECORRUPT, "calls itself", PB);
+	edited(TF2, mutual_call, TFSHRINK_ECORRUPT, "functions call each other in a cycle: __inference_", PB);
+}
+
+/* A chain of 50000 functions, each calling the next: deeper than any C
+ * stack would take by recursion. Open must accept it; closing the chain
+ * into a cycle must be found. */
+#define CHAIN 50000
+static int g_close_chain;
+static void long_chain(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__FunctionDefLibrary *lib = mg0(sm)->graph_def->library;
+	size_t base = lib->n_function;
+	lib->function = realloc(lib->function, (base + CHAIN) * sizeof *lib->function);
+	assert_non_null(lib->function);
+	for (size_t i = 0; i < CHAIN; i++) {
+		char name[64], callee[64];
+		snprintf(name, sizeof name, "chain_%zu", i);
+		snprintf(callee, sizeof callee, "chain_%zu", i + 1);
+		Tensorflow__FunctionDef *f = malloc(sizeof *f);
+		tensorflow__function_def__init(f);
+		f->signature = malloc(sizeof *f->signature);
+		tensorflow__op_def__init(f->signature);
+		f->signature->name = xstrdup(name);
+		add_node(f, new_node("call", i + 1 < CHAIN ? callee : g_close_chain ? "chain_0" : "NoOp"));
+		lib->function[base + i] = f;
+	}
+	lib->n_function = base + CHAIN;
+}
+
+static void test_deep_call_chain(void **state)
+{
+	(void)state;
+	g_close_chain = 0;
+	edited(TF2, long_chain, TFSHRINK_OK, NULL, NULL);
+	g_close_chain = 1;
+	edited(TF2, long_chain, TFSHRINK_ECORRUPT, "functions call each other in a cycle: chain_0 -> chain_1 -> ", PB);
+	const char *msg = tfshrink_error_last()->message;
+	assert_true(strlen(msg) < 1024);
+	assert_non_null(strstr(msg, "... -> chain_0"));
+}
+
+/* ------------------------------------------------------- 7: init op */
+
+static Tensorflow__SignatureDef *init_sig(Tensorflow__SavedModel *sm)
+{
+	Tensorflow__MetaGraphDef *mg = mg0(sm);
+	for (size_t i = 0; i < mg->n_signature_def; i++)
+		if (!strcmp(mg->signature_def[i]->key, "__saved_model_init_op"))
+			return mg->signature_def[i]->value;
+	fail_msg("no init op signature");
+	return NULL;
+}
+static void init_no_outputs(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__SignatureDef *s = init_sig(sm);
+	for (size_t i = 0; i < s->n_outputs; i++)
+		protobuf_c_message_free_unpacked(&s->outputs[i]->base, NULL);
+	s->n_outputs = 0;
+}
+static void init_output_no_name(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__TensorInfo *t = init_sig(sm)->outputs[0]->value;
+	set_str(&t->name, "");
+}
+static void main_op_two(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__MetaGraphDef *mg = mg0(sm);
+	for (size_t i = 0; i < mg->n_collection_def; i++)
+		if (!strcmp(mg->collection_def[i]->key, "saved_model_main_op")) {
+			Tensorflow__CollectionDef__NodeList *l = mg->collection_def[i]->value->node_list;
+			l->value = xgrow(l->value, l->n_value, sizeof *l->value);
+			l->value[l->n_value++] = xstrdup("another_op");
+			return;
+		}
+	fail_msg("no main op");
+}
+
+static void test_init_op(void **state)
+{
+	(void)state;
+	edited(TF2, init_no_outputs, TFSHRINK_ECORRUPT, "signature '__saved_model_init_op' has no '__saved_model_init_op' output", PB);
+	edited(TF2, init_output_no_name, TFSHRINK_ECORRUPT, "its output names no tensor", PB);
+	edited(TF1, main_op_two, TFSHRINK_ECORRUPT, "collection 'saved_model_main_op' must name exactly one op (it names 2)", PB);
+}
+
+/* -------------------------------------------------------- 12: assets */
+
+static const char *g_asset_name;
+static void asset_rename(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	assert_true(mg0(sm)->n_asset_file_def > 0);
+	set_str(&mg0(sm)->asset_file_def[0]->filename, g_asset_name);
+}
+static void asset_gone(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)sm;
+	char *p = tfs_path_join(d, "assets/vocab.txt");
+	assert_int_equal(remove(p), 0);
+	free(p);
+}
+static void asset_in_subdir(Tensorflow__SavedModel *sm, const char *d)
+{
+	set_str(&mg0(sm)->asset_file_def[0]->filename, "sub/dir/vocab.txt");
+	tu_write(d, "assets/sub/dir/vocab.txt", "a\nb\n", 4);
+}
+
+static void test_assets(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "/etc/passwd", "../saved_model.pb", "a/../../b", "./vocab.txt", "a//b",
+		                               "sub/", "" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		g_asset_name = bad[i];
+		edited(TF2, asset_rename, TFSHRINK_ECORRUPT, "is not a relative path inside assets/", PB);
+	}
+	/* missing files: refused for TF2 (the loader reads them), kept for TF1 */
+	edited(TF2, asset_gone, TFSHRINK_ENOTFOUND, "asset 'vocab.txt' is listed but the file is missing", "assets/vocab.txt");
+	edited(TF1, asset_gone, TFSHRINK_OK, NULL, NULL);
+	g_asset_name = "not_there.txt";
+	edited(TF2, asset_rename, TFSHRINK_ENOTFOUND, "asset 'not_there.txt'", "assets/not_there.txt");
+	edited(TF2, asset_in_subdir, TFSHRINK_OK, NULL, NULL);
+}
+
+/* --------------------------------------------- object graph, variables */
+
+static void og_child(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__SavedObjectGraph *og = mg0(sm)->object_graph_def;
+	assert_true(og->nodes[0]->n_children > 0);
+	og->nodes[0]->children[0]->node_id = (int32_t)og->n_nodes;
+}
+static void og_missing_concrete(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	Tensorflow__SavedObjectGraph *og = mg0(sm)->object_graph_def;
+	assert_true(og->n_concrete_functions > 0);
+	set_str(&og->concrete_functions[0]->key, "__inference_gone_1");
+}
+static void no_variables(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)sm;
+	char *v = tfs_path_join(d, "variables");
+	tfs_remove_tree(v);
+	free(v);
+}
+
+static void test_object_graph_and_variables(void **state)
+{
+	(void)state;
+	edited(TF2, og_child, TFSHRINK_ECORRUPT, "object graph: object 0 has a child", PB);
+	edited(TF2, og_missing_concrete, TFSHRINK_ECORRUPT, "concrete function '__inference_gone_1' is not in the library", PB);
+	edited(TF2, no_variables, TFSHRINK_ENOTFOUND, "restores checkpoint keys but has no variables",
+	       "variables/variables.index");
+	/* a TF1 model without variables/ opens, shrinks and writes */
+	char *dir = copy_fixture(TF1);
+	no_variables(NULL, dir);
+	tfshrink_model *m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
+	tfshrink_shrink_report *r = NULL;
+	if (tfshrink_model_shrink(m, NULL, &r))
+		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	char *out = tfs_path_join(g_tmp, "tf1_novars_out");
+	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+	tfshrink_model_free(expect_open(out, TFSHRINK_OK, NULL, NULL));
+	free(out);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_const_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tensor_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_op_defs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_references, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deep_call_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_object_graph_and_variables, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
