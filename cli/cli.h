@@ -8,7 +8,7 @@
 #include "tfshrink.h"
 
 /* Exit codes, documented in the README and the man page. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_AUDIT = 3 /* inspect --fail-on-audit found ops */ };
 
 extern const char *cli_prog;
 

@@ -18,6 +18,9 @@ static const char help[] =
 	"      --json          print one JSON document (see README, 'inspect --json')\n"
 	"  -n, --top N         list the N largest tensors and functions (default 10; 0: all)\n"
 	"      --verify        also verify every tensor checksum\n"
+	"      --audit         show only the audit: ops that can touch files or the\n"
+	"                      network, or run code (the model's own saver excepted)\n"
+	"      --fail-on-audit exit with status 3 when the audit finds any such op\n"
 	"  -h, --help          show this help\n";
 
 static double pct(uint64_t a, uint64_t b)
@@ -47,6 +50,51 @@ static const char *fit(const char *s, size_t w, char *buf, size_t len)
 	}
 	snprintf(buf, len, "...%s", s + n - (w - 3));
 	return buf;
+}
+
+/* "graph", "function NAME", with " (meta graph N)" past the first. */
+static const char *audit_where(const tfshrink_audit_item *a, char *buf, size_t len)
+{
+	char mg[48] = "";
+	if (a->meta_graph)
+		snprintf(mg, sizeof mg, " (meta graph %zu)", a->meta_graph);
+	if (strcmp(a->location, "graph"))
+		snprintf(buf, len, "function %s%s", a->location, mg);
+	else
+		snprintf(buf, len, "graph%s", mg);
+	return buf;
+}
+
+static void print_audit(const tfshrink_report *r)
+{
+	char a[64], b[64], w[512], f[128];
+	if (!r->n_audit) {
+		printf("AUDIT: no ops that can touch files or the network, or run code\n");
+		return;
+	}
+	printf("AUDIT: %zu op%s that can touch files or the network, or run code\n", r->n_audit,
+	       r->n_audit == 1 ? "" : "s");
+	printf("  %-20s %-30s %s\n", "OP", "NODE", "WHERE");
+	for (size_t i = 0; i < r->n_audit; i++) {
+		const tfshrink_audit_item *it = &r->audit_items[i];
+		printf("  %-20s %-30s %s\n", fit(it->op, 20, a, sizeof a), fit(it->node, 30, b, sizeof b),
+		       fit(audit_where(it, w, sizeof w), 46, f, sizeof f));
+	}
+}
+
+static void audit_json(json *j, const tfshrink_report *r)
+{
+	json_begin_arr(j, "audit");
+	for (size_t i = 0; i < r->n_audit; i++) {
+		const tfshrink_audit_item *it = &r->audit_items[i];
+		json_begin_obj(j, NULL);
+		json_str(j, "op", it->op);
+		json_str(j, "node", it->node);
+		json_str(j, "location", it->location);
+		json_u64(j, "meta_graph", it->meta_graph);
+		json_end_obj(j);
+	}
+	json_end_arr(j);
 }
 
 static void print_text(const char *dir, const tfshrink_report *r, size_t top)
@@ -113,9 +161,8 @@ static void print_text(const char *dir, const tfshrink_report *r, size_t top)
 		}
 	}
 	if (r->n_audit) {
-		printf("\nOPS THAT TOUCH FILES OR RUN CODE\n");
-		for (size_t i = 0; i < r->n_audit; i++)
-			printf("  %s\n", r->audit[i]);
+		putchar('\n');
+		print_audit(r);
 	}
 	printf("\nFILES\n");
 	for (size_t i = 0; i < r->n_files; i++)
@@ -206,10 +253,7 @@ static void print_json(const char *dir, const tfshrink_report *r, size_t top)
 		json_end_obj(&j);
 	}
 	json_end_arr(&j);
-	json_begin_arr(&j, "audit");
-	for (size_t i = 0; i < r->n_audit; i++)
-		json_str(&j, NULL, r->audit[i]);
-	json_end_arr(&j);
+	audit_json(&j, r);
 	json_begin_arr(&j, "files");
 	for (size_t i = 0; i < r->n_files; i++) {
 		json_begin_obj(&j, NULL);
@@ -221,12 +265,27 @@ static void print_json(const char *dir, const tfshrink_report *r, size_t top)
 	json_end_obj(&j);
 }
 
+/* --audit --json: the audit alone. */
+static void print_audit_json(const char *dir, const tfshrink_report *r)
+{
+	json j = { stdout, 0, { 0 } };
+	json_begin_obj(&j, NULL);
+	json_u64(&j, "format_version", 1);
+	json_str(&j, "path", dir);
+	audit_json(&j, r);
+	json_end_obj(&j);
+}
+
+enum { O_AUDIT = 256, O_FAIL_ON_AUDIT };
+
 int cmd_inspect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "top", required_argument, NULL, 'n' },
-		{ "verify", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int as_json = 0, verify = 0;
+		{ "verify", no_argument, NULL, 'v' }, { "audit", no_argument, NULL, O_AUDIT },
+		{ "fail-on-audit", no_argument, NULL, O_FAIL_ON_AUDIT }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	int as_json = 0, verify = 0, audit_only = 0, fail_on_audit = 0;
 	size_t top = 10;
 	int c;
 	optind = 1;
@@ -235,6 +294,8 @@ int cmd_inspect(int argc, char **argv)
 		switch (c) {
 		case 'j': as_json = 1; break;
 		case 'v': verify = 1; break;
+		case O_AUDIT: audit_only = 1; break;
+		case O_FAIL_ON_AUDIT: fail_on_audit = 1; break;
 		case 'n': {
 			char *end;
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -264,11 +325,22 @@ int cmd_inspect(int argc, char **argv)
 		tfshrink_model_free(m);
 		return cli_fail();
 	}
-	if (as_json)
+	if (audit_only && as_json)
+		print_audit_json(dir, r);
+	else if (audit_only)
+		print_audit(r);
+	else if (as_json)
 		print_json(dir, r, top);
 	else
 		print_text(dir, r, top);
+	size_t found = r->n_audit;
 	tfshrink_report_free(r);
 	tfshrink_model_free(m);
-	return cli_finish_stdout(EXIT_OK);
+	int rc = cli_finish_stdout(EXIT_OK);
+	if (rc == EXIT_OK && fail_on_audit && found) {
+		fprintf(stderr, "%s: %s: the audit found %zu op%s that can touch files or the network, or run code\n",
+		        cli_prog, dir, found, found == 1 ? "" : "s");
+		rc = EXIT_AUDIT;
+	}
+	return rc;
 }

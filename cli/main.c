@@ -19,7 +19,8 @@ static const char usage[] =
 	"  -h, --help          show this help\n"
 	"  -V, --version       show the version\n"
 	"\n"
-	"Exit status: 0 success, 1 failure (bad or unsupported input, I/O), 2 usage error.\n"
+	"Exit status: 0 success, 1 failure (bad or unsupported input, I/O), 2 usage error,\n"
+	"3 audit findings (inspect --fail-on-audit).\n"
 	"Run 'tfshrink COMMAND --help' for a command's options. See tfshrink(1).\n";
 
 int main(int argc, char **argv)

@@ -160,6 +160,16 @@ typedef struct tfshrink_function_info {
 	uint64_t nodes;
 } tfshrink_function_info;
 
+/** An op that touches files, the network or runs code (the audit). The
+ * model's own saver (SaveV2, RestoreV2... in its saver scope or traced
+ * save/restore functions) is not listed. */
+typedef struct tfshrink_audit_item {
+	const char *op;       /**< e.g. "ReadFile" */
+	const char *node;     /**< the node's name */
+	const char *location; /**< "graph", or the library function holding the node */
+	size_t meta_graph;    /**< index of the meta graph */
+} tfshrink_audit_item;
+
 typedef struct tfshrink_report {
 	uint64_t total_bytes;         /**< every file under the directory */
 	const char *layout;           /**< "TF2" (object graph) or "TF1" */
@@ -185,9 +195,12 @@ typedef struct tfshrink_report {
 	const tfshrink_function_info *functions;
 	size_t n_signatures;
 	const tfshrink_signature *signatures;
-	/* audit: ops that touch files or run code, "op in location" strings */
+	/* audit: ops that touch files, the network or run code, as
+	 * "OP node 'NODE' in function 'F'" / "... in the graph" strings */
 	size_t n_audit;
 	const char *const *audit;
+	/* the same n_audit findings, field by field */
+	const tfshrink_audit_item *audit_items;
 } tfshrink_report;
 
 /** Builds the byte report of an open model. The report borrows strings from

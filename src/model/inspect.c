@@ -1,5 +1,6 @@
 /* inspect.c - where a SavedModel's bytes are: a partition of the directory's
- * bytes into parts, variables by role, functions, signatures and risky ops. */
+ * bytes into parts, variables by role, functions, signatures, and the audit
+ * of ops that touch files, the network or run code. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "dtype.h"
 #include "error.h"
+#include "graph.h"
 #include "model_internal.h"
 
 /* Owns every allocation made for one report. */
@@ -24,7 +26,8 @@ typedef struct report_impl {
 	tfshrink_signature *sigs;
 	size_t n_sigs, cap_sigs;
 	const char **audit;
-	size_t n_audit, cap_audit;
+	tfshrink_audit_item *audit_items;
+	size_t n_audit, cap_audit, cap_audit_items;
 } report_impl;
 
 static void *own(report_impl *r, void *p)
@@ -160,27 +163,158 @@ static uint64_t msg_size(const void *m)
 	return m ? protobuf_c_message_get_packed_size((const ProtobufCMessage *)m) : 0;
 }
 
-static const char *const risky_ops[] = { "ReadFile", "WriteFile", "MatchingFiles", "PyFunc", "PyFuncStateless",
-	"EagerPyFunc", "WholeFileReader", "WholeFileReaderV2", "TextLineReader", "TextLineReaderV2",
-	"FixedLengthRecordReader", "FixedLengthRecordReaderV2", "TFRecordReader", "TFRecordReaderV2",
-	"LMDBReader", "IdentityReader", "IdentityReaderV2", "DebugIdentity", "ImmutableConst", "DeleteFile",
-	"Save", "SaveSlices", "WriteAudioSummary", "WriteImageSummary", "WriteScalarSummary",
-	"CreateSummaryFileWriter", "CreateSummaryDbWriter", "ExperimentalDatasetToTFRecord", "DatasetToTFRecord",
-	"LoadDataset", "ExperimentalLMDBDataset", "LMDBDataset", "SaveDataset", "SaveDatasetV2",
-	"FixedLengthRecordDataset", "FixedLengthRecordDatasetV2", "TFRecordDataset", "TFRecordDatasetV2",
-	"TextLineDataset" };
+/* ---------------------------------------------------------------- audit */
 
-static int audit_nodes(report_impl *r, Tensorflow__NodeDef **nodes, size_t n, const char *where)
+/* Ops that read or write files named by their inputs or attrs, reach the
+ * network, or run Python code. Models from strangers should not need any of
+ * them to serve (tf.saved_model's own saver is exempt, see below). */
+static const char *const risky_ops[] = {
+	/* files */
+	"ReadFile", "WriteFile", "MatchingFiles", "ImmutableConst", "FileSystemSetConfiguration",
+	"Save", "SaveSlices", "SaveV2", "Restore", "RestoreSlice", "RestoreV2", "MergeV2Checkpoints",
+	"LoadAndRemapMatrix", "GenerateVocabRemapping",
+	/* readers */
+	"WholeFileReader", "WholeFileReaderV2", "TextLineReader", "TextLineReaderV2", "FixedLengthRecordReader",
+	"FixedLengthRecordReaderV2", "TFRecordReader", "TFRecordReaderV2", "LMDBReader", "IdentityReader",
+	"IdentityReaderV2",
+	/* datasets reading or writing files */
+	"TFRecordDataset", "TFRecordDatasetV2", "TextLineDataset", "FixedLengthRecordDataset",
+	"FixedLengthRecordDatasetV2", "LMDBDataset", "ExperimentalLMDBDataset", "SqlDataset", "ExperimentalSqlDataset",
+	"CSVDataset", "CSVDatasetV2", "ExperimentalCSVDataset", "MatchingFilesDataset",
+	"ExperimentalMatchingFilesDataset", "LoadDataset", "SaveDataset", "SaveDatasetV2", "DatasetToTFRecord",
+	"ExperimentalDatasetToTFRecord", "SnapshotDataset", "SnapshotDatasetV2", "SnapshotDatasetReader",
+	"SnapshotChunkDataset", "ListSnapshotChunksDataset", "DistributedSave", "CacheDataset", "CacheDatasetV2",
+	/* summaries and debug dumps */
+	"CreateSummaryFileWriter", "CreateSummaryDbWriter", "WriteSummary", "WriteRawProtoSummary",
+	"WriteScalarSummary", "WriteHistogramSummary", "WriteImageSummary", "WriteAudioSummary", "WriteGraphSummary",
+	"ImportEvent", "DebugIdentity", "DebugIdentityV2", "DebugIdentityV3", "DebugNanCount", "DebugNumericSummary",
+	"DebugNumericSummaryV2",
+	/* Python code */
+	"PyFunc", "PyFuncStateless", "EagerPyFunc",
+	/* network */
+	"RpcServer", "RpcClient", "RpcCall", "RpcServerStart", "RpcServerRegister", "DataServiceDataset",
+	"DataServiceDatasetV2", "DataServiceDatasetV3", "DataServiceDatasetV4",
+};
+
+/* The ops of the model's own saver, exempt where that saver lives. */
+static const char *const saver_ops[] = { "SaveV2", "RestoreV2", "MergeV2Checkpoints", "Save", "SaveSlices",
+	                                     "Restore", "RestoreSlice" };
+
+static int in_list(const char *op, const char *const *list, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < sizeof risky_ops / sizeof *risky_ops; k++)
-			if (!strcmp(nodes[i]->op, risky_ops[k])) {
-				TFS_TRY(grow((void **)&r->audit, &r->cap_audit, r->n_audit, sizeof *r->audit));
-				const char *s = own_fmt(r, "%s node '%s' in %s", nodes[i]->op, nodes[i]->name, where);
-				if (!s)
-					return tfs_nomem();
-				r->audit[r->n_audit++] = s;
-			}
+	for (size_t k = 0; k < n; k++)
+		if (!strcmp(op, list[k]))
+			return 1;
+	return 0;
+}
+
+static const char *attr_s(const Tensorflow__NodeDef *n, const char *key, char *buf, size_t len)
+{
+	const Tensorflow__AttrValue *v = tfs_node_attr(n, key);
+	if (!v || v->value_case != TENSORFLOW__ATTR_VALUE__VALUE_S)
+		return "";
+	snprintf(buf, len, "%.*s", (int)(v->s.len < len - 1 ? v->s.len : len - 1), (const char *)v->s.data);
+	return buf;
+}
+
+/* 1 if the node touches files, the network or runs code. */
+static int risky(const Tensorflow__NodeDef *n)
+{
+	char buf[16];
+	if (in_list(n->op, risky_ops, sizeof risky_ops / sizeof *risky_ops))
+		return 1;
+	/* tf.print to a file */
+	if (!strcmp(n->op, "PrintV2"))
+		return !strncmp(attr_s(n, "output_stream", buf, sizeof buf), "file://", 7);
+	/* proto descriptors read from a file (local:// and bytes:// are not) */
+	if (!strcmp(n->op, "DecodeProtoV2") || !strcmp(n->op, "EncodeProto")) {
+		const char *d = attr_s(n, "descriptor_source", buf, sizeof buf);
+		return *d && strcmp(d, "local://") && strncmp(d, "bytes://", 8);
+	}
+	return 0;
+}
+
+/* Where the meta graph's own saver lives: TF1 builds it under a name scope
+ * of the graph (saver_def.restore_op_name "save/restore_all": "save/"); TF2
+ * traces it into the functions the saver_def's nodes call
+ * (__inference__traced_save_N, __inference__traced_restore_N). */
+typedef struct saver_home {
+	char scope[256];
+	const char *fns[2];
+} saver_home;
+
+static void find_saver(const Tensorflow__MetaGraphDef *mg, saver_home *h)
+{
+	memset(h, 0, sizeof *h);
+	const Tensorflow__SaverDef *sd = mg->saver_def;
+	const Tensorflow__GraphDef *gd = mg->graph_def;
+	if (!sd || !gd)
+		return;
+	const char *names[2] = { sd->restore_op_name, sd->save_tensor_name };
+	for (int k = 0; k < 2; k++) {
+		size_t len = strcspn(names[k], ":");
+		for (size_t i = 0; i < gd->n_node; i++) {
+			const Tensorflow__NodeDef *n = gd->node[i];
+			if (strlen(n->name) != len || strncmp(n->name, names[k], len))
+				continue;
+			const char *callee = tfs_node_callee(n);
+			if (callee && callee != n->op)
+				h->fns[k] = callee;
+			break;
+		}
+	}
+	const char *slash = strchr(sd->restore_op_name, '/');
+	if (slash && !h->fns[0] && (size_t)(slash - sd->restore_op_name) + 1 < sizeof h->scope)
+		snprintf(h->scope, sizeof h->scope, "%.*s", (int)(slash - sd->restore_op_name) + 1, sd->restore_op_name);
+}
+
+/* s is prefix followed by one or more digits and then `end` ("" or "/...") */
+static int prefix_digits(const char *s, const char *prefix, const char *end)
+{
+	size_t pl = strlen(prefix);
+	if (strncmp(s, prefix, pl))
+		return 0;
+	s += pl;
+	size_t d = strspn(s, "0123456789");
+	return d > 0 && (*end ? s[d] == *end : s[d] == '\0');
+}
+
+/* TensorFlow's savers: the one saver_def names, and those its naming
+ * conventions give away (TF1 scopes save/ and save_N/ of extra
+ * tf.train.Savers; traced functions __inference__traced_save_N and
+ * __inference__traced_restore_N of TF2 models embedded in TF1 graphs).
+ * Only the saver op types are exempt there; anything else is reported. */
+static int is_saver(const saver_home *h, const Tensorflow__NodeDef *n, const char *fname)
+{
+	if (!in_list(n->op, saver_ops, sizeof saver_ops / sizeof *saver_ops))
+		return 0;
+	if (fname)
+		return (h->fns[0] && !strcmp(fname, h->fns[0])) || (h->fns[1] && !strcmp(fname, h->fns[1])) ||
+		       prefix_digits(fname, "__inference__traced_save_", "") ||
+		       prefix_digits(fname, "__inference__traced_restore_", "");
+	return (h->scope[0] && !strncmp(n->name, h->scope, strlen(h->scope))) || !strncmp(n->name, "save/", 5) ||
+	       prefix_digits(n->name, "save_", "/");
+}
+
+/* fname: the library function holding the nodes, or NULL for the graph. */
+static int audit_nodes(report_impl *r, const saver_home *h, Tensorflow__NodeDef **nodes, size_t n, size_t mg,
+                       const char *fname)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!risky(nodes[i]) || is_saver(h, nodes[i], fname))
+			continue;
+		TFS_TRY(grow((void **)&r->audit, &r->cap_audit, r->n_audit, sizeof *r->audit));
+		TFS_TRY(grow((void **)&r->audit_items, &r->cap_audit_items, r->n_audit, sizeof *r->audit_items));
+		char mgs[48] = "";
+		if (mg > 0)
+			snprintf(mgs, sizeof mgs, " of meta graph %zu", mg);
+		const char *s = fname ? own_fmt(r, "%s node '%s' in function '%s'%s", nodes[i]->op, nodes[i]->name, fname, mgs)
+		                      : own_fmt(r, "%s node '%s' in the graph%s", nodes[i]->op, nodes[i]->name, mgs);
+		if (!s)
+			return tfs_nomem();
+		r->audit_items[r->n_audit] = (tfshrink_audit_item){ nodes[i]->op, nodes[i]->name, fname ? fname : "graph", mg };
+		r->audit[r->n_audit++] = s;
+	}
 	return 0;
 }
 
@@ -315,18 +449,20 @@ static int do_functions(report_impl *r, tfshrink_model *m)
 {
 	for (size_t g = 0; g < m->sm->n_meta_graphs; g++) {
 		const Tensorflow__GraphDef *gd = m->sm->meta_graphs[g]->graph_def;
-		if (!gd || !gd->library)
+		if (!gd)
 			continue;
-		for (size_t f = 0; f < gd->library->n_function; f++) {
+		saver_home h;
+		find_saver(m->sm->meta_graphs[g], &h);
+		TFS_TRY(audit_nodes(r, &h, gd->node, gd->n_node, g, NULL));
+		for (size_t f = 0; gd->library && f < gd->library->n_function; f++) {
 			const Tensorflow__FunctionDef *fd = gd->library->function[f];
 			TFS_TRY(grow((void **)&r->functions, &r->cap_functions, r->n_functions, sizeof *r->functions));
 			const char *name = own_str(r, fd->signature ? fd->signature->name : "");
 			if (!name)
 				return tfs_nomem();
 			r->functions[r->n_functions++] = (tfshrink_function_info){ name, msg_size(fd), fd->n_node_def };
-			TFS_TRY(audit_nodes(r, fd->node_def, fd->n_node_def, name));
+			TFS_TRY(audit_nodes(r, &h, fd->node_def, fd->n_node_def, g, name));
 		}
-		TFS_TRY(audit_nodes(r, gd->node, gd->n_node, "the graph"));
 	}
 	if (r->n_functions > 1)
 		qsort(r->functions, r->n_functions, sizeof *r->functions, cmp_func);
@@ -495,6 +631,7 @@ int tfshrink_model_inspect(tfshrink_model *m, tfshrink_report **out)
 	r->pub.signatures = r->sigs;
 	r->pub.n_audit = r->n_audit;
 	r->pub.audit = (const char *const *)r->audit;
+	r->pub.audit_items = r->audit_items;
 	*out = &r->pub;
 	return 0;
 fail:
@@ -516,5 +653,6 @@ void tfshrink_report_free(tfshrink_report *report)
 	free(r->functions);
 	free(r->sigs);
 	free(r->audit);
+	free(r->audit_items);
 	free(r);
 }

@@ -52,6 +52,38 @@ PY
 "$bin" inspect "$model" > /dev/full 2> "$tmp/e"; check "stdout write error" 1 $?
 contains "stdout write error message" "$tmp/e" "cannot write to standard output"
 
+# inspect --audit / --fail-on-audit: ops that touch files or run code,
+# found inside the function library; exit 3 only when asked and found.
+leaky="$src/tests/fixtures/models/audit_readfile"
+"$bin" inspect --audit "$leaky" > "$tmp/o" 2> "$tmp/e"; check "inspect --audit" 0 $?
+contains "audit lists ReadFile" "$tmp/o" "ReadFile"
+contains "audit lists PrintV2 to a file" "$tmp/o" "PrintV2"
+contains "audit names the function" "$tmp/o" "function __inference__peek_"
+grep -q "^FILES\|^PART" "$tmp/o"; check "--audit prints only the audit" 1 $?
+awk 'length($0) > 100 { bad=1 } END { exit bad }' "$tmp/o"; check "audit fits 100 columns" 0 $?
+"$bin" inspect --audit --fail-on-audit "$leaky" > "$tmp/o" 2> "$tmp/e"; check "--fail-on-audit with findings" 3 $?
+lines "--fail-on-audit one stderr line" "$tmp/e" 1
+contains "--fail-on-audit message" "$tmp/e" "the audit found 2 ops"
+"$bin" inspect --fail-on-audit "$leaky" > "$tmp/o" 2> /dev/null; check "--fail-on-audit full report" 3 $?
+contains "full report keeps the audit section" "$tmp/o" "AUDIT: 2 ops"
+"$bin" inspect --audit --fail-on-audit "$model" > "$tmp/o" 2> "$tmp/e"; check "--fail-on-audit clean model" 0 $?
+contains "clean audit" "$tmp/o" "AUDIT: no ops"
+[ -s "$tmp/e" ]; check "clean audit: nothing on stderr" 1 $?
+"$bin" inspect --audit --json --fail-on-audit "$leaky" > "$tmp/j" 2> /dev/null; check "--audit --json" 3 $?
+python3 - "$tmp/j" <<'PY'; check "--audit --json document" 0 $?
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert set(r) == {"format_version", "path", "audit"}, r.keys()
+assert sorted(a["op"] for a in r["audit"]) == ["PrintV2", "ReadFile"], r["audit"]
+for a in r["audit"]:
+    assert set(a) == {"op", "node", "location", "meta_graph"} and a["location"].startswith("__inference__peek_"), a
+PY
+"$bin" inspect --json "$leaky" > "$tmp/j"; check "inspect --json with findings" 0 $?
+python3 -c "import json,sys; a=json.load(open(sys.argv[1]))['audit']; assert len(a) == 2 and a[0]['op'], a" "$tmp/j"
+check "full --json holds the audit objects" 0 $?
+"$bin" inspect --fail-on-audit "$leaky" > /dev/full 2> "$tmp/e"; check "stdout error wins over audit" 1 $?
+"$bin" --help > "$tmp/o"; contains "usage documents exit 3" "$tmp/o" "3 audit findings"
+
 # Errors: one line naming the file, exit 1.
 "$bin" inspect "$tmp/nonexistent" 2> "$tmp/e"; check "missing dir" 1 $?
 lines "missing dir one line" "$tmp/e" 1

@@ -3,9 +3,12 @@
  * Each open-time structural check (src/model/check.c) on a committed fixture
  * whose saved_model.pb is edited in memory with protobuf-c: the exact
  * tfshrink_code, a message substring and the file named; and the edge cases
- * those checks must still accept. */
+ * those checks must still accept. The audit of inspect (ops that touch
+ * files, the network or run code, class 13): the audit_readfile fixture,
+ * ops added in memory, the savers it must not list, every clean model. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -633,6 +636,220 @@ static void test_object_graph_and_variables(void **state)
 	free(dir);
 }
 
+/* ------------------------------------------------------------- audit */
+
+static tfshrink_report *inspect_dir(const char *dir, tfshrink_model **m)
+{
+	*m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
+	tfshrink_report *r = NULL;
+	if (tfshrink_model_inspect(*m, &r))
+		fail_msg("inspect %s: %s", dir, tfshrink_error_last()->message);
+	return r;
+}
+
+static void test_audit_fixture(void **state)
+{
+	(void)state;
+	char *dir = tu_fixture("audit_readfile");
+	tfshrink_model *m;
+	tfshrink_report *r = inspect_dir(dir, &m);
+	/* TF2 hides both in the nested function; the graph only calls it */
+	assert_int_equal(r->n_audit, 2);
+	int seen_read = 0, seen_print = 0;
+	for (size_t i = 0; i < r->n_audit; i++) {
+		const tfshrink_audit_item *a = &r->audit_items[i];
+		assert_non_null(strstr(a->location, "__inference__peek_"));
+		assert_int_equal(a->meta_graph, 0);
+		seen_read |= !strcmp(a->op, "ReadFile");
+		seen_print |= !strcmp(a->op, "PrintV2");
+		char want[256];
+		snprintf(want, sizeof want, "%s node '%s' in function '%s'", a->op, a->node, a->location);
+		assert_string_equal(r->audit[i], want);
+	}
+	assert_true(seen_read && seen_print);
+	tfshrink_report_free(r);
+	tfshrink_model_free(m);
+	free(dir);
+}
+
+/* Models without such ops report none: their own savers are not listed. */
+static void audit_clean_under(const char *root, size_t *n)
+{
+	DIR *d = opendir(root);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "audit_readfile"))
+			continue;
+		char *dir = tfs_path_join(root, de->d_name);
+		char *pb = tfs_path_join(dir, "saved_model.pb"), *pbt = tfs_path_join(dir, "saved_model.pbtxt");
+		if (tfs_is_file(pb) || tfs_is_file(pbt)) {
+			tfshrink_model *m;
+			tfshrink_report *r = inspect_dir(dir, &m);
+			if (r->n_audit)
+				fail_msg("%s: audit lists %s", dir, r->audit[0]);
+			tfshrink_report_free(r);
+			tfshrink_model_free(m);
+			(*n)++;
+		}
+		free(pb);
+		free(pbt);
+		free(dir);
+	}
+	closedir(d);
+}
+
+static void test_audit_clean_models(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	char *fx = tu_fixture("");
+	audit_clean_under(fx, &n);
+	free(fx);
+	char *real = tu_realmodel("");
+	if (real)
+		audit_clean_under(real, &n);
+	free(real);
+	assert_true(n >= 8);
+}
+
+/* Adds a node to the top-level graph, or to function f. */
+static Tensorflow__NodeDef *put_node(Tensorflow__SavedModel *sm, Tensorflow__FunctionDef *f, const char *name,
+                                     const char *op)
+{
+	Tensorflow__NodeDef *n = new_node(name, op);
+	if (f) {
+		add_node(f, n);
+	} else {
+		Tensorflow__GraphDef *g = mg0(sm)->graph_def;
+		g->node = xgrow(g->node, g->n_node, sizeof *g->node);
+		g->node[g->n_node++] = n;
+	}
+	return n;
+}
+
+static void set_attr_s(Tensorflow__NodeDef *n, const char *key, const char *v)
+{
+	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
+	tensorflow__node_def__attr_entry__init(e);
+	e->key = xstrdup(key);
+	e->value = malloc(sizeof *e->value);
+	tensorflow__attr_value__init(e->value);
+	e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
+	e->value->s.data = (uint8_t *)xstrdup(v);
+	e->value->s.len = strlen(v);
+	n->attr = xgrow(n->attr, n->n_attr, sizeof *n->attr);
+	n->attr[n->n_attr++] = e;
+}
+
+/* Edits the model, then checks the audit lists exactly `want` (ops with
+ * their locations, in any order). */
+static void audited(const char *fixture, edit_fn fn, const char *const *want_ops, const char *const *want_loc,
+                    size_t n_want)
+{
+	char *dir = copy_fixture(fixture);
+	Tensorflow__SavedModel *sm = load_sm(dir);
+	fn(sm, dir);
+	save_sm(dir, sm);
+	tensorflow__saved_model__free_unpacked(sm, NULL);
+	tfshrink_model *m;
+	tfshrink_report *r = inspect_dir(dir, &m);
+	if (r->n_audit != n_want) {
+		for (size_t i = 0; i < r->n_audit; i++)
+			print_message("  found: %s\n", r->audit[i]);
+		fail_msg("%s: %zu findings, expected %zu", fixture, r->n_audit, n_want);
+	}
+	uint8_t used[16] = { 0 };
+	assert_true(n_want <= sizeof used);
+	for (size_t i = 0; i < n_want; i++) {
+		size_t k;
+		for (k = 0; k < r->n_audit; k++)
+			if (!used[k] && !strcmp(r->audit_items[k].op, want_ops[i]) &&
+			    !strncmp(r->audit_items[k].location, want_loc[i], strlen(want_loc[i])))
+				break;
+		if (k == r->n_audit)
+			fail_msg("%s: no %s found in %s*", fixture, want_ops[i], want_loc[i]);
+		used[k] = 1;
+	}
+	tfshrink_report_free(r);
+	tfshrink_model_free(m);
+	tfs_remove_tree(dir);
+	free(dir);
+}
+
+static void tf1_risky_graph(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	put_node(sm, NULL, "leak", "ReadFile");
+	put_node(sm, NULL, "save/SaveV2_extra", "SaveV2");     /* saver scope: exempt */
+	put_node(sm, NULL, "save_3/RestoreV2", "RestoreV2");   /* another Saver's scope: exempt */
+	put_node(sm, NULL, "evil/SaveV2", "SaveV2");           /* outside: listed */
+	put_node(sm, NULL, "save/ReadFile", "ReadFile");       /* not a saver op: listed */
+	set_attr_s(put_node(sm, NULL, "p_err", "PrintV2"), "output_stream", "stderr");
+	set_attr_s(put_node(sm, NULL, "p_file", "PrintV2"), "output_stream", "file:///tmp/x.log");
+	set_attr_s(put_node(sm, NULL, "proto_local", "DecodeProtoV2"), "descriptor_source", "local://");
+	set_attr_s(put_node(sm, NULL, "proto_bytes", "DecodeProtoV2"), "descriptor_source", "bytes://\x0a");
+	set_attr_s(put_node(sm, NULL, "proto_file", "DecodeProtoV2"), "descriptor_source", "/etc/descriptors.pb");
+	put_node(sm, NULL, "py", "EagerPyFunc");
+}
+
+static void tf2_risky_functions(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	put_node(sm, function(sm, "__inference__traced_save_"), "extra_save", "SaveV2");      /* exempt */
+	put_node(sm, function(sm, "__inference__traced_restore_"), "peek", "MatchingFiles"); /* listed */
+	put_node(sm, function(sm, "__inference_lookup_"), "save", "SaveV2");                 /* listed */
+	put_node(sm, function(sm, "__inference_lookup_"), "ds", "TFRecordDatasetV2");        /* listed */
+}
+
+/* A second meta graph holding a copy of the first, with a WriteFile. */
+static void second_meta_graph(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	uint8_t *buf;
+	size_t n;
+	assert_int_equal(tfs_pb_pack(&mg0(sm)->base, &buf, &n), 0);
+	Tensorflow__MetaGraphDef *copy = NULL;
+	assert_int_equal(tfs_pb_unpack(&tensorflow__meta_graph_def__descriptor, buf, n, "copy", (ProtobufCMessage **)&copy), 0);
+	free(buf);
+	Tensorflow__GraphDef *g = copy->graph_def;
+	g->node = xgrow(g->node, g->n_node, sizeof *g->node);
+	g->node[g->n_node++] = new_node("drop", "WriteFile");
+	Tensorflow__MetaGraphDef__MetaInfoDef *mi = copy->meta_info_def;
+	mi->tags = xgrow(mi->tags, mi->n_tags, sizeof *mi->tags);
+	mi->tags[mi->n_tags++] = xstrdup("gpu");
+	sm->meta_graphs = xgrow(sm->meta_graphs, sm->n_meta_graphs, sizeof *sm->meta_graphs);
+	sm->meta_graphs[sm->n_meta_graphs++] = copy;
+}
+
+static void test_audit_ops(void **state)
+{
+	(void)state;
+	static const char *const ops1[] = { "ReadFile", "SaveV2", "ReadFile", "PrintV2", "DecodeProtoV2", "EagerPyFunc" };
+	static const char *const loc1[] = { "graph", "graph", "graph", "graph", "graph", "graph" };
+	audited(TF1, tf1_risky_graph, ops1, loc1, 6);
+	static const char *const ops2[] = { "MatchingFiles", "SaveV2", "TFRecordDatasetV2" };
+	static const char *const loc2[] = { "__inference__traced_restore_", "__inference_lookup_", "__inference_lookup_" };
+	audited(TF2, tf2_risky_functions, ops2, loc2, 3);
+	/* the second meta graph's finding says which meta graph it is in */
+	char *dir = copy_fixture(TF1);
+	Tensorflow__SavedModel *sm = load_sm(dir);
+	second_meta_graph(sm, dir);
+	save_sm(dir, sm);
+	tensorflow__saved_model__free_unpacked(sm, NULL);
+	tfshrink_model *m;
+	tfshrink_report *r = inspect_dir(dir, &m);
+	assert_int_equal(r->n_audit, 1);
+	assert_string_equal(r->audit_items[0].op, "WriteFile");
+	assert_string_equal(r->audit_items[0].location, "graph");
+	assert_int_equal(r->audit_items[0].meta_graph, 1);
+	assert_string_equal(r->audit[0], "WriteFile node 'drop' in the graph of meta graph 1");
+	tfshrink_report_free(r);
+	tfshrink_model_free(m);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +861,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_init_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_object_graph_and_variables, setup, teardown),
+		cmocka_unit_test(test_audit_fixture),
+		cmocka_unit_test(test_audit_clean_models),
+		cmocka_unit_test_setup_teardown(test_audit_ops, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
