@@ -550,7 +550,45 @@ done:
 	return rc;
 }
 
+/* An empty user object nothing refers to: what a detached node becomes. */
+static Tensorflow__SavedObject *placeholder_object(void)
+{
+	Tensorflow__SavedObject *o = malloc(sizeof *o);
+	Tensorflow__SavedUserObject *u = malloc(sizeof *u);
+	Tensorflow__VersionDef *v = malloc(sizeof *v);
+	char *id = strdup("_generic_user_object");
+	if (!o || !u || !v || !id) {
+		free(o);
+		free(u);
+		free(v);
+		free(id);
+		return NULL;
+	}
+	tensorflow__saved_object__init(o);
+	tensorflow__saved_user_object__init(u);
+	tensorflow__version_def__init(v);
+	v->producer = 1;
+	v->min_consumer = 1;
+	u->identifier = id;
+	u->version = v;
+	o->kind_case = TENSORFLOW__SAVED_OBJECT__KIND_USER_OBJECT;
+	o->user_object = u;
+	return o;
+}
+
+static int objgraph_edit(tfshrink_model *m, const uint8_t *del, int keep_ids);
+
 int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
+{
+	return objgraph_edit(m, del, 0);
+}
+
+int tfs_objgraph_detach(tfshrink_model *m, const uint8_t *del)
+{
+	return objgraph_edit(m, del, 1);
+}
+
+static int objgraph_edit(tfshrink_model *m, const uint8_t *del, int keep_ids)
 {
 	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	if (!og)
@@ -564,6 +602,7 @@ int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
 	int32_t *cmap = malloc(n * sizeof *cmap);
 	uint8_t *cdel = m->ckpt_graph ? calloc(m->ckpt_graph->n_nodes + 1, 1) : NULL;
 	int rc = 0;
+	Tensorflow__SavedObject **ph = NULL;
 	if (!map || !cmap || (m->ckpt_graph && !cdel)) {
 		rc = tfs_nomem();
 		goto done;
@@ -572,7 +611,7 @@ int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
 		goto done;
 	int32_t next = 0;
 	for (size_t i = 0; i < n; i++) {
-		map[i] = del[i] ? -1 : next++;
+		map[i] = del[i] ? -1 : keep_ids ? (int32_t)i : next++;
 		if (del[i] && cdel && cmap[i] >= 0)
 			cdel[cmap[i]] = 1;
 	}
@@ -588,6 +627,23 @@ int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
 			}
 		}
 	}
+	if (keep_ids) {
+		/* Placeholders first, so running out of memory changes nothing. */
+		ph = calloc(n, sizeof *ph);
+		if (!ph) {
+			rc = tfs_nomem();
+			goto done;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (del[i] && !(ph[i] = placeholder_object())) {
+				for (size_t k = 0; k < i; k++)
+					if (ph[k])
+						protobuf_c_message_free_unpacked(&ph[k]->base, NULL);
+				free(ph);
+				rc = tfs_nomem();
+				goto done;
+			}
+	}
 	for (size_t i = 0; i < og->n_concrete_functions; i++) {
 		Tensorflow__SavedConcreteFunction *cf = og->concrete_functions[i]->value;
 		for (size_t k = 0; cf && k < cf->n_bound_inputs; k++)
@@ -598,6 +654,8 @@ int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
 		Tensorflow__SavedObject *o = og->nodes[i];
 		if (del[i]) {
 			protobuf_c_message_free_unpacked(&o->base, NULL);
+			if (keep_ids)
+				og->nodes[w++] = ph[i];
 			continue;
 		}
 		REFS_FILTER(o->children, o->n_children, node_id, map);
@@ -638,6 +696,7 @@ int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del)
 		og->nodes[w++] = o;
 	}
 	og->n_nodes = w;
+	free(ph);
 	if (cdel)
 		rc = ckpt_remove(m, cdel);
 done:

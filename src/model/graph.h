@@ -67,6 +67,10 @@ int tfs_library_remove(tfshrink_model *m, const uint8_t *del);
  * bundle entries of their attributes. Node 0 (the root) cannot be removed.
  * A kept function capturing a removed object is an error (EVERIFY). */
 int tfs_objgraph_remove(tfshrink_model *m, const uint8_t *del);
+/* Like tfs_objgraph_remove, but keeps every id: each removed node becomes an
+ * empty generic user object nothing refers to, so whatever numbers objects
+ * from outside saved_model.pb (keras_metadata.pb) stays valid. */
+int tfs_objgraph_detach(tfshrink_model *m, const uint8_t *del);
 /* For each SavedObjectGraph node, the checkpoint object-graph node matched to
  * it by child names from the root (as the C++ loader matches them), or -1.
  * out must hold n_nodes entries. */

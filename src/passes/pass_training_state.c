@@ -46,6 +46,7 @@ typedef struct ts {
 	const char **fnames; /* library function names, sorted, with their index */
 	size_t *fidx;
 	uint8_t *protect;    /* objects used by signatures / the init op / kept functions */
+	int keras_meta;      /* keras_metadata.pb stays in the output */
 } ts;
 
 /* ------------------------------------------------------------ small utils */
@@ -1006,7 +1007,28 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 	}
 	qsort_r(t.fidx, t.nf, sizeof *t.fidx, cmp_name, t.fnames);
 
+	/* keras_metadata.pb numbers objects and names Keras objects by path;
+	 * prune drops it unless objects are kept. If it stays, keep every object
+	 * id (removed objects become empty placeholders) and the Keras metrics,
+	 * which tf_keras looks up by path, so it can still reload the model. */
+	int prune = tfshrink_pass_find("prune");
+	int prune_drops = prune >= 0 && !(ctx->opts->skip & ((uint64_t)1 << prune)) && !ctx->opts->keep_objects;
+	for (size_t i = 0; i < m->n_files; i++)
+		t.keras_meta |= !strcmp(m->files[i].rel, "keras_metadata.pb") && !tfs_model_file_removed(m, i);
+	t.keras_meta &= !prune_drops;
 	find_seeds(&t);
+	if (t.keras_meta) {
+		size_t n_metrics = 0;
+		for (size_t i = 0; i < t.n; i++)
+			if (t.seed[i] == CAT_METRICS) {
+				t.seed[i] = CAT_NONE;
+				n_metrics++;
+			}
+		if (n_metrics && (rc = tfs_model_note(m, "training-state: kept %zu Keras metric object(s): keras_metadata.pb "
+		                                         "stays and tf_keras reloads metrics by path",
+		                                      n_metrics)) < 0)
+			goto done;
+	}
 	first_parents(&t);
 	if ((rc = find_protected(&t)) < 0 || (rc = object_handles(&t, handle)) < 0)
 		goto done;
@@ -1105,7 +1127,7 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 
 	if (n_fns && (rc = tfs_library_remove(m, t.fn_del)) < 0)
 		goto done;
-	if ((rc = tfs_objgraph_remove(m, t.del)) < 0)
+	if ((rc = t.keras_meta ? tfs_objgraph_detach(m, t.del) : tfs_objgraph_remove(m, t.del)) < 0)
 		goto done;
 	size_t n_keys = 0;
 	for (size_t i = 0; i < nb && rc == 0; i++)
@@ -1122,17 +1144,6 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		goto done;
 	if (m->ckpt_graph_dirty && (rc = refresh_embedded_ckpt_graph(&t, old_ckpt_nodes)) < 0)
 		goto done;
-	/* keras_metadata.pb numbers objects; prune drops it unless objects are kept. */
-	int prune = tfshrink_pass_find("prune");
-	int prune_drops = prune >= 0 && !(ctx->opts->skip & ((uint64_t)1 << prune)) && !ctx->opts->keep_objects;
-	for (size_t i = 0; i < m->n_files && !prune_drops; i++)
-		if (!strcmp(m->files[i].rel, "keras_metadata.pb") && !tfs_model_file_removed(m, i)) {
-			if ((rc = tfs_model_note(m, "training-state: keras_metadata.pb still numbers objects as before the "
-			                            "removal; tf_keras load_model may not reload the output "
-			                            "(tf.saved_model.load and TF Serving do not read it)")) < 0)
-				goto done;
-		}
-
 	size_t n_vars = 0;
 	for (int c = 0; c < N_CAT; c++)
 		n_vars += vars[c];
