@@ -58,6 +58,13 @@ int tfs_model_entry_removed(const tfshrink_model *m, size_t i)
 	return m->edits && m->edits[i].removed;
 }
 
+int tfs_model_share_entry(tfshrink_model *m, size_t j, size_t i)
+{
+	TFS_TRY(ensure_edits(m));
+	m->edits[j].share_with = i + 1;
+	return 0;
+}
+
 size_t tfs_model_remove_files(tfshrink_model *m, const char *rel)
 {
 	if (!m->file_removed) {

@@ -17,6 +17,10 @@ typedef struct tfs_entry_edit {
 	uint8_t *data;
 	uint64_t data_len;
 	Tensorflow__BundleEntryProto *entry;
+	/* 1 + index of an entry holding the same stored bytes: the writer lays
+	 * this one at that entry's shard and offset and writes nothing for it
+	 * (as long as neither is removed or replaced); 0: its own bytes. */
+	size_t share_with;
 } tfs_entry_edit;
 
 struct tfshrink_model {
@@ -58,6 +62,9 @@ int tfs_model_remove_key(tfshrink_model *m, const char *key);
 int tfs_model_replace_entry(tfshrink_model *m, size_t i, uint8_t *data, uint64_t len,
                             Tensorflow__BundleEntryProto *entry);
 int tfs_model_entry_removed(const tfshrink_model *m, size_t i);
+/* Entry j's stored bytes are those of entry i (the caller compared them):
+ * the writer stores them once (see tfs_entry_edit.share_with). */
+int tfs_model_share_entry(tfshrink_model *m, size_t j, size_t i);
 /* Marks files[] entry with path rel (or every file under rel/ if it ends in '/') removed;
  * returns how many. */
 size_t tfs_model_remove_files(tfshrink_model *m, const char *rel);

@@ -21,7 +21,8 @@ typedef struct plan_item {
 	uint64_t src_off;
 	const uint8_t *mem;     /* replacement bytes */
 	uint64_t len;
-	int writes;             /* 0: shares the bytes of the item before it */
+	int writes;             /* 0: shares the bytes of another item */
+	size_t share_with;      /* tfs_entry_edit.share_with */
 	int check_crc;
 	Tensorflow__BundleEntryProto entry; /* as it goes into the index */
 } plan_item;
@@ -120,6 +121,7 @@ static int make_plan(tfshrink_model *m, plan *p)
 		const Tensorflow__BundleEntryProto *src = b->e[i].proto;
 		plan_item *it = &p->v[p->n++];
 		it->idx = i;
+		it->share_with = ed ? ed->share_with : 0;
 		it->entry = (ed && ed->entry) ? *ed->entry : *src;
 		it->shard = src->n_slices ? 0 : src->shard_id;
 		if (ed && ed->data) {
@@ -133,10 +135,26 @@ static int make_plan(tfshrink_model *m, plan *p)
 		}
 	}
 	qsort(p->v, p->n, sizeof *p->v, cmp_item);
+	/* Entries a pass declared to share another's bytes: valid while both
+	 * keep their input bytes (neither removed nor replaced since). */
+	plan_item **at = NULL;
+	for (size_t k = 0; k < p->n && !at; k++)
+		if (p->v[k].share_with && !(at = calloc(b->n, sizeof *at))) {
+			free(by_key);
+			return tfs_nomem();
+		}
+	for (size_t k = 0; at && k < p->n; k++)
+		at[p->v[k].idx] = &p->v[k];
+	for (size_t k = 0; at && k < p->n; k++) {
+		plan_item *it = &p->v[k];
+		const plan_item *t = it->share_with && it->share_with <= b->n ? at[it->share_with - 1] : NULL;
+		if (!t || t->share_with || t == it || !it->src || !t->src || it->len != t->len || t->entry.n_slices)
+			it->share_with = 0;
+	}
 	const plan_item *prev = NULL;
 	for (size_t k = 0; k < p->n; k++) {
 		plan_item *it = &p->v[k];
-		if (it->entry.n_slices) {
+		if (it->entry.n_slices || it->share_with) {
 			by_key[k] = it;
 			continue;
 		}
@@ -159,6 +177,19 @@ static int make_plan(tfshrink_model *m, plan *p)
 		prev = it;
 		by_key[k] = it;
 	}
+	for (size_t k = 0; at && k < p->n; k++) {
+		plan_item *it = &p->v[k];
+		if (!it->share_with)
+			continue;
+		const plan_item *t = at[it->share_with - 1];
+		it->shard = t->shard;
+		it->off = t->off;
+		it->writes = 0;
+		it->entry.shard_id = it->shard;
+		it->entry.offset = (int64_t)it->off;
+		it->entry.size = (int64_t)it->len;
+	}
+	free(at);
 	qsort_r(by_key, p->n, sizeof *by_key, cmp_key_item, b);
 	/* The index: header first, then entries in key order. */
 	Tensorflow__BundleHeaderProto h = *b->header;
