@@ -104,7 +104,12 @@ static int check_object_graph(const tfshrink_model *m, const Tensorflow__MetaGra
 	for (size_t i = 0; i < og->n_concrete_functions; i++) {
 		const char *name = og->concrete_functions[i]->key;
 		const Tensorflow__SavedConcreteFunction *cf = og->concrete_functions[i]->value;
-		const Tensorflow__FunctionDef *fd = tfs_model_function(m, name);
+		/* in this meta graph's own library (a later meta graph has its own) */
+		const Tensorflow__FunctionDef *fd = NULL;
+		for (size_t f = 0; mg->graph_def && mg->graph_def->library && !fd && f < mg->graph_def->library->n_function; f++)
+			if (mg->graph_def->library->function[f]->signature &&
+			    !strcmp(mg->graph_def->library->function[f]->signature->name, name))
+				fd = mg->graph_def->library->function[f];
 		if (!fd)
 			return fail(m, "concrete function '%s' is not in the library%s", name, "");
 		for (size_t k = 0; cf && k < cf->n_bound_inputs; k++)

@@ -792,9 +792,10 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 	for (size_t g = 0; g < m->sm->n_meta_graphs; g++) {
 		Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[g];
 		size_t f = 0, o = 0;
-		if (g == 0 && mg->object_graph_def && mg->object_graph_def->n_nodes > 0)
+		int has_objects = mg->object_graph_def && mg->object_graph_def->n_nodes > 0;
+		if (g == 0 && has_objects)
 			TFS_TRY(prune_tf2(m, mg, keep_objects, &f, &o));
-		else if (mg->graph_def)
+		else if (mg->graph_def && !has_objects) /* a later meta graph's objects still list its functions */
 			TFS_TRY(prune_tf1(m, mg, g == 0, &f));
 		fns += f;
 		objs += o;

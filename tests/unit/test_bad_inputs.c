@@ -636,6 +636,50 @@ static void test_object_graph_and_variables(void **state)
 	free(dir);
 }
 
+/* --------------------------------------------- 15: two meta graphs */
+
+/* A TF2 model with a second meta graph (its own library and object graph)
+ * shrinks: the passes edit the first, and neither the second's functions nor
+ * the check of its object graph may depend on the first's library. */
+static void test_second_meta_graph_shrinks(void **state)
+{
+	(void)state;
+	char *dir = copy_fixture("keras2_mlp_adam");
+	Tensorflow__SavedModel *sm = load_sm(dir);
+	uint8_t *buf;
+	size_t n;
+	assert_int_equal(tfs_pb_pack(&mg0(sm)->base, &buf, &n), 0);
+	Tensorflow__MetaGraphDef *copy = NULL;
+	assert_int_equal(tfs_pb_unpack(&tensorflow__meta_graph_def__descriptor, buf, n, "copy", (ProtobufCMessage **)&copy), 0);
+	free(buf);
+	Tensorflow__MetaGraphDef__MetaInfoDef *mi = copy->meta_info_def;
+	mi->tags = xgrow(mi->tags, mi->n_tags, sizeof *mi->tags);
+	mi->tags[mi->n_tags++] = xstrdup("gpu");
+	sm->meta_graphs = xgrow(sm->meta_graphs, sm->n_meta_graphs, sizeof *sm->meta_graphs);
+	sm->meta_graphs[sm->n_meta_graphs++] = copy;
+	save_sm(dir, sm);
+	tensorflow__saved_model__free_unpacked(sm, NULL);
+
+	tfshrink_model *m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
+	tfshrink_shrink_report *r = NULL;
+	if (tfshrink_model_shrink(m, NULL, &r))
+		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	assert_true(r->bytes_after < r->bytes_before);
+	char *out = tfs_path_join(g_tmp, "two_mg_out");
+	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+	/* reopening runs the open-time checks: every object graph's functions exist */
+	m = expect_open(out, TFSHRINK_OK, NULL, NULL);
+	Tensorflow__SavedModel *o = load_sm(out);
+	assert_int_equal(o->n_meta_graphs, 2);
+	assert_true(o->meta_graphs[1]->object_graph_def->n_concrete_functions > 0);
+	tensorflow__saved_model__free_unpacked(o, NULL);
+	tfshrink_model_free(m);
+	free(out);
+	free(dir);
+}
+
 /* ------------------------------------------------------------- audit */
 
 static tfshrink_report *inspect_dir(const char *dir, tfshrink_model **m)
@@ -861,6 +905,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_init_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_object_graph_and_variables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_meta_graph_shrinks, setup, teardown),
 		cmocka_unit_test(test_audit_fixture),
 		cmocka_unit_test(test_audit_clean_models),
 		cmocka_unit_test_setup_teardown(test_audit_ops, setup, teardown),
