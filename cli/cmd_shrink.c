@@ -26,6 +26,8 @@ static const char help[] =
 	"      --keep-objects     keep the object graph (minus training state) so\n"
 	"                         Keras can still reload the model\n"
 	"      --keep-attrs       keep attributes that equal their op's default\n"
+	"      --no-dedupe        keep duplicate tensors and constants as they are\n"
+	"      --keep-assets      keep unreferenced and duplicate asset files\n"
 	"      --strip-shapes     also drop _output_shapes attributes\n"
 	"      --drop-assets-extra  also drop assets.extra/ (TF Serving warm-up data)\n"
 	"      --skip PASS        do not run PASS (repeatable; see --list-passes)\n"
@@ -37,7 +39,7 @@ static const char help[] =
 	"  -h, --help             show this help\n";
 
 enum { O_JSON = 256, O_KEEP_OPT, O_KEEP_DEBUG, O_NO_PRUNE, O_KEEP_OBJECTS, O_KEEP_ATTRS, O_STRIP_SHAPES,
-       O_DROP_EXTRA, O_SKIP, O_LIST, O_PROGRESS, O_NO_PROGRESS };
+       O_DROP_EXTRA, O_SKIP, O_LIST, O_PROGRESS, O_NO_PROGRESS, O_NO_DEDUPE, O_KEEP_ASSETS };
 
 /* Skips a pass by name; names of passes this build lacks are accepted and do nothing. */
 static int skip_pass(uint64_t *mask, const char *name, int strict)
@@ -114,6 +116,7 @@ int cmd_shrink(int argc, char **argv)
 		{ "no-prune", no_argument, NULL, O_NO_PRUNE }, { "keep-objects", no_argument, NULL, O_KEEP_OBJECTS },
 		{ "keep-attrs", no_argument, NULL, O_KEEP_ATTRS }, { "strip-shapes", no_argument, NULL, O_STRIP_SHAPES },
 		{ "drop-assets-extra", no_argument, NULL, O_DROP_EXTRA }, { "skip", required_argument, NULL, O_SKIP },
+		{ "no-dedupe", no_argument, NULL, O_NO_DEDUPE }, { "keep-assets", no_argument, NULL, O_KEEP_ASSETS },
 		{ "list-passes", no_argument, NULL, O_LIST }, { "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' }, { "progress", no_argument, NULL, O_PROGRESS },
 		{ "no-progress", no_argument, NULL, O_NO_PROGRESS }, { "help", no_argument, NULL, 'h' },
@@ -131,6 +134,8 @@ int cmd_shrink(int argc, char **argv)
 		case O_KEEP_DEBUG: skip_pass(&so.skip, "debug-info", 0); break;
 		case O_NO_PRUNE: skip_pass(&so.skip, "prune", 0); break;
 		case O_KEEP_ATTRS: skip_pass(&so.skip, "default-attrs", 0); break;
+		case O_NO_DEDUPE: skip_pass(&so.skip, "dedupe", 0); break;
+		case O_KEEP_ASSETS: skip_pass(&so.skip, "assets", 0); break;
 		case O_KEEP_OBJECTS: so.keep_objects = 1; break;
 		case O_STRIP_SHAPES: so.strip_shapes = 1; break;
 		case O_DROP_EXTRA: so.drop_assets_extra = 1; break;
