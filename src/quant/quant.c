@@ -1,12 +1,13 @@
 /*
- * quant.c - entry points: argument checks, kernel dispatch, the int8 group
- * maxima and scales, error statistics.
+ * quant.c - entry points: kernel dispatch and threading.
  *
- * Work is expressed as ranges handed to run_parallel(), which for now runs
- * them on the calling thread. Every output element depends only on its input
- * element and, for int8, on its group's maximum, which is exact; so the bytes
- * will not depend on the thread count. Error statistics are summed over
- * fixed blocks in a fixed order for the same reason.
+ * Each call splits its input into contiguous ranges, one per thread, runs the
+ * first on the calling thread and joins the rest before returning (no pool:
+ * a thread is started only for at least MIN_BYTES_PER_THREAD of input, which
+ * keeps the start-up cost under a few percent). Every output element depends
+ * only on its input element and, for int8, on its group's maximum, which is
+ * exact; so the bytes never depend on the thread count. Error statistics are
+ * summed over fixed blocks in a fixed order for the same reason.
  */
 #include "quant.h"
 
@@ -53,6 +54,7 @@ static pthread_once_t best_once = PTHREAD_ONCE_INIT;
 static void init_best(void)
 {
 	best_kernels = *tfs_quant_kernels_ref();
+	tfs_quant_kernels_x86(&best_kernels);
 }
 
 const tfs_quant_kernels *tfs_quant_kernels_best(void)
@@ -102,13 +104,56 @@ static int threads_for(const tfs_quant_opts *opts, size_t bytes)
 /* Works on items [begin, end); tid in [0, threads) indexes per-thread state. */
 typedef void (*range_fn)(void *ctx, size_t begin, size_t end, int tid);
 
-/* Runs fn over [0, n). Single-threaded for now: the split into per-thread
- * ranges (tid > 0) comes with the threaded dispatch. */
+struct worker {
+	pthread_t th;
+	range_fn fn;
+	void *ctx;
+	size_t begin, end;
+	int tid;
+	int started;
+};
+
+static void *worker_main(void *p)
+{
+	struct worker *w = p;
+	w->fn(w->ctx, w->begin, w->end, w->tid);
+	return NULL;
+}
+
+/* Start of range t of nt over n items, rounded down to `align` (computed
+ * without forming n * t, which could overflow). */
+static size_t range_start(size_t n, int nt, int t, size_t align)
+{
+	if (t >= nt)
+		return n;
+	size_t b = (n / (size_t)nt) * (size_t)t + ((n % (size_t)nt) * (size_t)t) / (size_t)nt;
+	return b - b % align;
+}
+
+/* Runs fn over [0, n) split into nt contiguous ranges. A thread that cannot be
+ * started has its range run on the calling thread instead, so this never fails. */
 static void run_parallel(size_t n, int nt, size_t align, range_fn fn, void *ctx)
 {
-	(void)nt;
-	(void)align;
-	fn(ctx, 0, n, 0);
+	if (nt > TFS_QUANT_MAX_THREADS)
+		nt = TFS_QUANT_MAX_THREADS;
+	if (nt <= 1 || n == 0) {
+		fn(ctx, 0, n, 0);
+		return;
+	}
+	struct worker w[TFS_QUANT_MAX_THREADS];
+	for (int t = 0; t < nt; t++) {
+		w[t] = (struct worker){ .fn = fn, .ctx = ctx, .tid = t,
+			.begin = range_start(n, nt, t, align), .end = range_start(n, nt, t + 1, align) };
+	}
+	for (int t = 1; t < nt; t++)
+		w[t].started = w[t].begin < w[t].end && pthread_create(&w[t].th, NULL, worker_main, &w[t]) == 0;
+	fn(ctx, w[0].begin, w[0].end, 0);
+	for (int t = 1; t < nt; t++) {
+		if (w[t].started)
+			pthread_join(w[t].th, NULL);
+		else if (w[t].begin < w[t].end)
+			fn(ctx, w[t].begin, w[t].end, t);
+	}
 }
 
 /* ---- float16 / bfloat16 -------------------------------------------------- */

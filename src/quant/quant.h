@@ -2,11 +2,12 @@
  * quant.h - numeric kernels for storing float32 weights at lower precision:
  * float16, bfloat16 and symmetric int8, plus error statistics.
  *
- * The scalar reference kernels (quant_ref.c) define the output bytes. SIMD
- * kernels, when added, must produce the same bytes for every input, so a
- * model shrunk on one machine is byte-identical to one shrunk on another.
- * The entry points (quant.c) run the reference kernels on the calling thread
- * for now.
+ * The scalar reference kernels (quant_ref.c) define the output bytes. The
+ * SIMD kernels (quant_x86.c: F16C for float16, AVX2 for bfloat16 and int8,
+ * chosen at run time) produce the same bytes for every input, so a model
+ * shrunk on one machine is byte-identical to one shrunk on another. The
+ * threaded entry points (quant.c) split work into contiguous ranges; their
+ * results do not depend on the thread count either.
  *
  * Numeric contract (tested exhaustively or against independent references in
  * tests/unit/test_quant.c and against numpy in tests/e2e/test_quant_numpy.py):
@@ -80,8 +81,8 @@ typedef enum tfs_quant_impl {
 
 typedef struct tfs_quant_opts {
 	/* Worker threads, the calling thread included. 0: the number of online
-	 * CPUs. Capped at TFS_QUANT_MAX_THREADS. (Accepted, but this version
-	 * still runs everything on the calling thread.) */
+	 * CPUs. Capped at TFS_QUANT_MAX_THREADS. Small inputs use fewer threads
+	 * than asked (a thread is started only for about 1 MiB of input or more). */
 	int threads;
 	tfs_quant_impl impl;
 } tfs_quant_opts;
@@ -147,7 +148,7 @@ int tfs_quant_int8_to_f32(const int8_t *q, size_t rows, size_t cols, tfs_int8_ax
 /* ---------------------------------------------------------------------------
  * Error statistics of a dequantized copy y of x, accumulated in double. The
  * sums are taken over fixed 65,536-element blocks added in order, so the
- * result will not depend on the thread count.
+ * result does not depend on the thread count.
  */
 typedef struct tfs_quant_stats {
 	size_t n;           /* elements compared (finite x) */
@@ -193,8 +194,12 @@ typedef struct tfs_quant_kernels {
 
 /* The scalar reference kernels. */
 const tfs_quant_kernels *tfs_quant_kernels_ref(void);
-/* The fastest kernels this CPU runs (for now the reference). */
+/* The fastest kernels this CPU runs (F16C / AVX2 where present, the
+ * reference otherwise, chosen per format). */
 const tfs_quant_kernels *tfs_quant_kernels_best(void);
+/* Fills in the x86 SIMD kernels the CPU supports, leaving other entries as
+ * they are (quant_x86.c; a no-op elsewhere). */
+void tfs_quant_kernels_x86(tfs_quant_kernels *k);
 
 /* ---------------------------------------------------------------------------
  * Scalar reference conversions of one value (quant_ref.c): the definition of
