@@ -1,6 +1,7 @@
 /* cmd_shrink.c - tfshrink shrink: run the shrink passes and write the result. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@ static const char help[] =
 	"      --keep-assets      keep unreferenced and duplicate asset files\n"
 	"      --strip-shapes     also drop _output_shapes attributes\n"
 	"      --drop-assets-extra  also drop assets.extra/ (TF Serving warm-up data)\n"
+	"      --weights MODE     store float32 weights as fp16, bf16 or int8 (lossy;\n"
+	"                         the model still takes and returns float32)\n"
+	"      --min-elements N   leave tensors under N elements float32 (1024)\n"
+	"      --per-tensor       int8: one scale per tensor, not per output channel\n"
+	"      --include REGEX    quantize only variables whose name or key matches\n"
+	"      --exclude REGEX    keep variables whose name or key matches float32\n"
+	"      --min-sqnr DB      keep a tensor float32 when its SQNR would be below DB\n"
 	"      --skip PASS        do not run PASS (repeatable; see --list-passes)\n"
 	"      --list-passes      list the passes in the order they run\n"
 	"  -f, --force            replace OUT if it exists\n"
@@ -39,7 +47,8 @@ static const char help[] =
 	"  -h, --help             show this help\n";
 
 enum { O_JSON = 256, O_KEEP_OPT, O_KEEP_DEBUG, O_NO_PRUNE, O_KEEP_OBJECTS, O_KEEP_ATTRS, O_STRIP_SHAPES,
-       O_DROP_EXTRA, O_SKIP, O_LIST, O_PROGRESS, O_NO_PROGRESS, O_NO_DEDUPE, O_KEEP_ASSETS };
+       O_DROP_EXTRA, O_SKIP, O_LIST, O_PROGRESS, O_NO_PROGRESS, O_NO_DEDUPE, O_KEEP_ASSETS,
+       O_WEIGHTS, O_MIN_ELEMENTS, O_PER_TENSOR, O_INCLUDE, O_EXCLUDE, O_MIN_SQNR };
 
 /* Skips a pass by name; names of passes this build lacks are accepted and do nothing. */
 static int skip_pass(uint64_t *mask, const char *name, int strict)
@@ -57,6 +66,41 @@ static void list_passes(void)
 		printf("%-18s %s\n", tfshrink_pass_name(i), tfshrink_pass_summary(i));
 }
 
+static const char *weights_dtype(int dt)
+{
+	return dt == 19 ? "float16" : dt == 14 ? "bfloat16" : dt == 6 ? "int8" : "float32";
+}
+
+/* One row per weight the weights pass considered, like inspect's tables. */
+static void print_weights(const tfshrink_shrink_report *r)
+{
+	if (!r->n_weights)
+		return;
+	char a[32], b[32];
+	printf("\n%-44s %-12s %10s %10s %10s %8s %10s %10s\n", "WEIGHT", "STORED", "ELEMENTS", "BEFORE", "AFTER", "SQNR dB",
+	       "MAX ABS", "REL RMS");
+	for (size_t i = 0; i < r->n_weights; i++) {
+		const tfshrink_weight_result *w = &r->weights[i];
+		const char *name = w->name && *w->name ? w->name : w->key;
+		char sq[16];
+		if (isnan(w->sqnr_db))
+			snprintf(sq, sizeof sq, "-");
+		else if (isinf(w->sqnr_db))
+			snprintf(sq, sizeof sq, w->sqnr_db > 0 ? "exact" : "-inf");
+		else
+			snprintf(sq, sizeof sq, "%.1f", w->sqnr_db);
+		char ma[16] = "-", rr[16] = "-";
+		if (!isnan(w->max_abs_err))
+			snprintf(ma, sizeof ma, "%.3g", w->max_abs_err);
+		if (!isnan(w->rel_rms_err))
+			snprintf(rr, sizeof rr, "%.3g", w->rel_rms_err);
+		printf("%-44.44s %-12s %10" PRIu64 " %10s %10s %8s %10s %10s\n", name, w->quantized ? w->scheme : "float32",
+		       w->elements, cli_bytes(w->bytes_before, a, sizeof a), cli_bytes(w->bytes_after, b, sizeof b), sq, ma, rr);
+		if (!w->quantized && w->reason && *w->reason)
+			printf("  kept float32: %s\n", w->reason);
+	}
+}
+
 static void print_text(const tfshrink_shrink_report *r, int dry)
 {
 	char a[32], b[32], c[32];
@@ -72,6 +116,7 @@ static void print_text(const tfshrink_shrink_report *r, int dry)
 	printf("\n%s: %s -> %s (%.1f%% smaller; a plain rewrite would be %s)\n", dry ? "forecast" : "size",
 	       cli_bytes(r->input_bytes, a, sizeof a), cli_bytes(r->bytes_after, b, sizeof b), pct,
 	       cli_bytes(r->bytes_before, c, sizeof c));
+	print_weights(r);
 	for (size_t i = 0; i < r->n_notes; i++)
 		printf("note: %s\n", r->notes[i]);
 }
@@ -101,6 +146,26 @@ static void print_json(const tfshrink_shrink_report *r, const char *in, const ch
 		json_end_obj(&j);
 	}
 	json_end_arr(&j);
+	json_begin_arr(&j, "weights");
+	for (size_t i = 0; i < r->n_weights; i++) {
+		const tfshrink_weight_result *w = &r->weights[i];
+		json_begin_obj(&j, NULL);
+		json_str(&j, "key", w->key);
+		json_str(&j, "name", w->name);
+		json_bool(&j, "quantized", w->quantized);
+		json_str(&j, "dtype", weights_dtype(w->dtype));
+		json_str(&j, "scheme", w->quantized ? w->scheme : "float32");
+		json_u64(&j, "elements", w->elements);
+		json_u64(&j, "bytes_before", w->bytes_before);
+		json_u64(&j, "bytes_after", w->bytes_after);
+		json_bool(&j, "exact", isinf(w->sqnr_db) && w->sqnr_db > 0);
+		json_double(&j, "sqnr_db", w->sqnr_db); /* null when exact or not measured */
+		json_double(&j, "max_abs_err", w->max_abs_err);
+		json_double(&j, "rel_rms_err", w->rel_rms_err);
+		json_str(&j, "reason", w->reason);
+		json_end_obj(&j);
+	}
+	json_end_arr(&j);
 	json_begin_arr(&j, "notes");
 	for (size_t i = 0; i < r->n_notes; i++)
 		json_str(&j, NULL, r->notes[i]);
@@ -120,6 +185,9 @@ int cmd_shrink(int argc, char **argv)
 		{ "list-passes", no_argument, NULL, O_LIST }, { "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' }, { "progress", no_argument, NULL, O_PROGRESS },
 		{ "no-progress", no_argument, NULL, O_NO_PROGRESS }, { "help", no_argument, NULL, 'h' },
+		{ "weights", required_argument, NULL, O_WEIGHTS }, { "min-elements", required_argument, NULL, O_MIN_ELEMENTS },
+		{ "per-tensor", no_argument, NULL, O_PER_TENSOR }, { "include", required_argument, NULL, O_INCLUDE },
+		{ "exclude", required_argument, NULL, O_EXCLUDE }, { "min-sqnr", required_argument, NULL, O_MIN_SQNR },
 		{ NULL, 0, NULL, 0 } };
 	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
 	int dry = 0, as_json = 0, force = 0, quiet = 0, prog = isatty(2);
@@ -143,6 +211,37 @@ int cmd_shrink(int argc, char **argv)
 			if (skip_pass(&so.skip, optarg, 1) < 0)
 				return cli_usage_error("shrink ", "no pass named '%s' (see --list-passes)", optarg);
 			break;
+		case O_WEIGHTS:
+			if (!strcmp(optarg, "fp16") || !strcmp(optarg, "float16"))
+				so.weights = TFSHRINK_WEIGHTS_FP16;
+			else if (!strcmp(optarg, "bf16") || !strcmp(optarg, "bfloat16"))
+				so.weights = TFSHRINK_WEIGHTS_BF16;
+			else if (!strcmp(optarg, "int8"))
+				so.weights = TFSHRINK_WEIGHTS_INT8;
+			else if (!strcmp(optarg, "keep") || !strcmp(optarg, "float32"))
+				so.weights = TFSHRINK_WEIGHTS_KEEP;
+			else
+				return cli_usage_error("shrink ", "--weights takes fp16, bf16 or int8 (got '%s')", optarg);
+			break;
+		case O_MIN_ELEMENTS: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || optarg[0] == '-')
+				return cli_usage_error("shrink ", "--min-elements takes a count (got '%s')", optarg);
+			so.min_elements = v;
+			break;
+		}
+		case O_MIN_SQNR: {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (!*optarg || *end || !(v >= 0) || isinf(v))
+				return cli_usage_error("shrink ", "--min-sqnr takes a number of dB (got '%s')", optarg);
+			so.min_sqnr = v;
+			break;
+		}
+		case O_PER_TENSOR: so.per_tensor = 1; break;
+		case O_INCLUDE: so.include = optarg; break;
+		case O_EXCLUDE: so.exclude = optarg; break;
 		case O_LIST: list_passes(); return cli_finish_stdout(EXIT_OK);
 		case 'f': force = 1; break;
 		case 'q': quiet = 1; break;
@@ -152,6 +251,8 @@ int cmd_shrink(int argc, char **argv)
 		case '?':
 			if (optopt == O_SKIP)
 				return cli_usage_error("shrink ", "--skip needs a pass name");
+			if (optopt >= O_WEIGHTS && optopt <= O_MIN_SQNR)
+				return cli_usage_error("shrink ", "%s needs a value", argv[optind - 1]);
 			/* fall through */
 		default: return cli_usage_error("shrink ", "unknown option '%s'", argv[optind - 1]);
 		}

@@ -217,15 +217,33 @@ const char *tfshrink_pass_summary(size_t i); /**< one line */
 /** Index of the pass with this name, or -1. */
 int tfshrink_pass_find(const char *name);
 
+/** How the weights pass stores float32 weights (the model still takes,
+ * returns and computes in float32: a conversion follows each read). */
+typedef enum tfshrink_weights {
+	TFSHRINK_WEIGHTS_KEEP = 0, /**< leave weights as they are (lossless) */
+	TFSHRINK_WEIGHTS_FP16,     /**< IEEE half precision, Cast to float32 after each read */
+	TFSHRINK_WEIGHTS_BF16,     /**< bfloat16, Cast to float32 after each read */
+	TFSHRINK_WEIGHTS_INT8      /**< symmetric int8 with float32 scales: Cast, then Mul */
+} tfshrink_weights;
+
 typedef struct tfshrink_shrink_options {
 	int version;            /**< TFSHRINK_SHRINK_OPTIONS_VERSION */
 	uint64_t skip;          /**< bit i set: do not run pass i */
 	int keep_objects;       /**< keep the object graph (minus training state) so Keras can reload */
 	int strip_shapes;       /**< also drop _output_shapes attributes */
 	int drop_assets_extra;  /**< also drop assets.extra/ (TF Serving warm-up requests) */
+	/* version 2: weight quantization (lossy; off unless weights is set) */
+	int weights;            /**< a tfshrink_weights */
+	uint64_t min_elements;  /**< tensors with fewer elements stay float32 */
+	int per_tensor;         /**< int8: one scale per tensor, not per output channel / row */
+	const char *include;    /**< POSIX extended regex on variable names and checkpoint
+	                             keys: only matching variables (NULL: all) */
+	const char *exclude;    /**< POSIX extended regex: matching variables stay float32 */
+	double min_sqnr;        /**< keep float32 where the SQNR (dB) would fall below; 0: no bound */
 } tfshrink_shrink_options;
-#define TFSHRINK_SHRINK_OPTIONS_VERSION 1
-#define TFSHRINK_SHRINK_OPTIONS_INIT { TFSHRINK_SHRINK_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define TFSHRINK_SHRINK_OPTIONS_VERSION 2
+#define TFSHRINK_SHRINK_OPTIONS_INIT \
+	{ TFSHRINK_SHRINK_OPTIONS_VERSION, 0, 0, 0, 0, TFSHRINK_WEIGHTS_KEEP, 1024, 0, NULL, NULL, 0.0 }
 
 typedef struct tfshrink_pass_result {
 	const char *name;
@@ -235,6 +253,24 @@ typedef struct tfshrink_pass_result {
 	const char *summary;    /**< one line on what it did */
 } tfshrink_pass_result;
 
+/** What the weights pass did with one float32 weight. Errors compare the
+ * original values with what the rewritten graph computes from the stored
+ * ones; NaN and Inf elements are left out of them. */
+typedef struct tfshrink_weight_result {
+	const char *key;        /**< checkpoint key */
+	const char *name;       /**< variable name in the graph (VarHandleOp), or "" */
+	int quantized;          /**< 1: stored as `dtype`; 0: kept float32 (see reason) */
+	int dtype;              /**< DataType stored: float16, bfloat16, int8 or float32 */
+	const char *scheme;     /**< "fp16", "bf16", "int8/channel", "int8/row", "int8/tensor" */
+	uint64_t elements;
+	uint64_t bytes_before;  /**< float32 bytes */
+	uint64_t bytes_after;   /**< stored bytes, plus the scale constants for int8 */
+	double sqnr_db;         /**< signal-to-quantization-noise ratio; +inf when exact */
+	double max_abs_err;     /**< max |x - y| */
+	double rel_rms_err;     /**< sqrt(sum (x - y)^2 / sum x^2) */
+	const char *reason;     /**< why it stayed float32, or "" */
+} tfshrink_weight_result;
+
 typedef struct tfshrink_shrink_report {
 	uint64_t input_bytes;   /**< every file of the input directory */
 	uint64_t bytes_before;  /**< the output's size with no pass (a plain rewrite) */
@@ -243,6 +279,10 @@ typedef struct tfshrink_shrink_report {
 	const tfshrink_pass_result *passes;
 	size_t n_notes;         /**< warnings and remarks, one line each */
 	const char *const *notes;
+	/* The weights pass, one row per float32 weight it considered (those
+	 * with at least min_elements elements), quantized or kept. */
+	size_t n_weights;
+	const tfshrink_weight_result *weights;
 } tfshrink_shrink_report;
 
 /**

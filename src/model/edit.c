@@ -126,6 +126,19 @@ void tfs_model_free_edits(tfshrink_model *m)
 	free(m->notes);
 	m->notes = NULL;
 	m->n_notes = 0;
+	tfs_model_free_weights(m);
+}
+
+void tfs_model_free_weights(tfshrink_model *m)
+{
+	for (size_t i = 0; i < m->n_weights; i++) {
+		free((char *)m->weights[i].key);
+		free((char *)m->weights[i].name);
+		free((char *)m->weights[i].reason);
+	}
+	free(m->weights);
+	m->weights = NULL;
+	m->n_weights = 0;
 }
 
 int tfs_model_encode_ckpt_graph(const tfshrink_model *m, uint8_t **out, uint64_t *len, uint32_t *crc)

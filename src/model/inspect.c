@@ -108,7 +108,7 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* Role of a checkpoint key, from TF2 object paths and TF1 variable names. */
-static int classify(const char *key, int64_t elements)
+int tfs_var_group(const char *key, int64_t elements)
 {
 	static const char *const tf1_slots[] = { "/Adam", "/Adam_1", "/Momentum", "/Adagrad", "/AdagradDA",
 		"/RMSProp", "/RMSProp_1", "/Ftrl", "/Ftrl_1", "/Adadelta", "/Adadelta_1", "/Adamax", "/Adamax_1",
@@ -508,7 +508,7 @@ static int do_variables(report_impl *r, tfshrink_model *m, uint64_t *accounted)
 		t->dims = d;
 		t->bytes = p->n_slices ? 0 : (uint64_t)p->size;
 		t->shard = p->shard_id;
-		t->group = classify(t->key, b->e[i].elements);
+		t->group = tfs_var_group(t->key, b->e[i].elements);
 		if (!p->n_slices)
 			sp[ns++] = (span){ p->shard_id, p->offset, p->size };
 	}

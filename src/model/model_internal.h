@@ -43,6 +43,10 @@ struct tfshrink_model {
 	/* Warnings and notes from passes (one line each), owned. */
 	char **notes;
 	size_t n_notes;
+	/* Per-tensor results of the weights pass (owned, with their key, name
+	 * and reason strings; scheme points to a literal). */
+	tfshrink_weight_result *weights;
+	size_t n_weights;
 };
 
 enum { TFS_FP_KEEP_IF_FRESH = 0, TFS_FP_RECOMPUTE = 1, TFS_FP_DROP = 2 };
@@ -72,6 +76,12 @@ int tfs_model_file_removed(const tfshrink_model *m, size_t i);
 void tfs_model_free_edits(tfshrink_model *m);
 /* Adds a printf-formatted note. */
 int tfs_model_note(tfshrink_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Role of a checkpoint key (a tfshrink_var_group), from TF2 object paths
+ * and TF1 variable names (inspect.c). */
+int tfs_var_group(const char *key, int64_t elements);
+/* Frees m->weights. */
+void tfs_model_free_weights(tfshrink_model *m);
 
 /* Size the written model would have, computed without writing: saved_model.pb
  * packed, bundle data and index as the writer lays them out, kept files. */

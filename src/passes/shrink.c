@@ -78,6 +78,14 @@ int tfshrink_model_shrink(tfshrink_model *m, const tfshrink_shrink_options *opts
 	tfshrink_shrink_options defaults = TFSHRINK_SHRINK_OPTIONS_INIT;
 	if (!opts)
 		opts = &defaults;
+	else if (opts->version < 2) {
+		/* A caller built against version 1 passes the first five fields only. */
+		defaults.skip = opts->skip;
+		defaults.keep_objects = opts->keep_objects;
+		defaults.strip_shapes = opts->strip_shapes;
+		defaults.drop_assets_extra = opts->drop_assets_extra;
+		opts = &defaults;
+	}
 	report_impl *r = calloc(1, sizeof *r);
 	if (!r)
 		return tfs_nomem();
@@ -128,6 +136,8 @@ int tfshrink_model_shrink(tfshrink_model *m, const tfshrink_shrink_options *opts
 	r->pub.passes = r->results;
 	r->pub.n_notes = m->n_notes;
 	r->pub.notes = (const char *const *)m->notes;
+	r->pub.n_weights = m->n_weights;
+	r->pub.weights = m->weights;
 	*out = &r->pub;
 	return 0;
 }
