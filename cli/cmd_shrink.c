@@ -198,7 +198,7 @@ int cmd_shrink(int argc, char **argv)
 		switch (c) {
 		case 'n': dry = 1; break;
 		case O_JSON: as_json = 1; break;
-		case O_KEEP_OPT: skip_pass(&so.skip, "training-state", 0); break;
+		case O_KEEP_OPT: skip_pass(&so.skip, "training-state", 0); skip_pass(&so.skip, "training-state-tf1", 0); break;
 		case O_KEEP_DEBUG: skip_pass(&so.skip, "debug-info", 0); break;
 		case O_NO_PRUNE: skip_pass(&so.skip, "prune", 0); break;
 		case O_KEEP_ATTRS: skip_pass(&so.skip, "default-attrs", 0); break;
