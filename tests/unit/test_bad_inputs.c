@@ -5,11 +5,16 @@
  * tfshrink_code, a message substring and the file named; and the edge cases
  * those checks must still accept. The audit of inspect (ops that touch
  * files, the network or run code, class 13): the audit_readfile fixture,
- * ops added in memory, the savers it must not list, every clean model. */
+ * ops added in memory, the savers it must not list, every clean model.
+ * Last, the bad-input corpus of tests/bad/make_bad.py (all 16 classes of
+ * the robustness plan): each case fails to open with its exact code,
+ * message phrase and file, or, for the valid edge cases, opens, inspects,
+ * shrinks and writes an output that reopens with every checksum verified. */
 #include "testutil.h"
 
 #include <dirent.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -894,6 +899,132 @@ static void test_audit_ops(void **state)
 	free(dir);
 }
 
+/* ------------------------------------------------------------ corpus */
+
+static int code_of(const char *name)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} codes[] = { { "OK", TFSHRINK_OK }, { "ECORRUPT", TFSHRINK_ECORRUPT }, { "ELIMIT", TFSHRINK_ELIMIT },
+		      { "ENOTFOUND", TFSHRINK_ENOTFOUND }, { "EUNSUPPORTED", TFSHRINK_EUNSUPPORTED },
+		      { "EIO", TFSHRINK_EIO }, { "EINVAL", TFSHRINK_EINVAL }, { "EVERIFY", TFSHRINK_EVERIFY } };
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+		if (!strcmp(codes[i].name, name))
+			return codes[i].code;
+	fail_msg("unknown code %s in the manifest", name);
+	return 1;
+}
+
+/* A valid edge case: opens, inspects (audit as expected), shrinks, writes,
+ * and the output reopens with every checksum verified. */
+static void corpus_ok(const char *dir, const char *name, const char *audit, int full)
+{
+	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
+	oo.verify_crc = full;
+	tfshrink_model *m = NULL;
+	if (tfshrink_model_open(&m, dir, &oo))
+		fail_msg("%s: %s (%s)", name, tfshrink_error_last()->message,
+		         tfshrink_error_last()->path ? tfshrink_error_last()->path : "-");
+	tfshrink_report *r = NULL;
+	if (tfshrink_model_inspect(m, &r))
+		fail_msg("%s: inspect: %s", name, tfshrink_error_last()->message);
+	int found = 0;
+	for (size_t i = 0; i < r->n_audit; i++)
+		found |= !strcmp(r->audit_items[i].op, audit);
+	if (strcmp(audit, "-") ? !found : r->n_audit != 0)
+		fail_msg("%s: audit has %zu findings, expected %s", name, r->n_audit, audit);
+	if (!full) { /* the 2 GiB tensor: counted whole */
+		assert_true(r->n_tensors > 0 && r->tensors[0].bytes > ((uint64_t)1 << 31));
+		tfshrink_report_free(r);
+		tfshrink_model_free(m);
+		return;
+	}
+	tfshrink_report_free(r);
+	tfshrink_shrink_report *sr = NULL;
+	if (tfshrink_model_shrink(m, NULL, &sr))
+		fail_msg("%s: shrink: %s", name, tfshrink_error_last()->message);
+	char *out = NULL;
+	assert_true(asprintf(&out, "%s.out", dir) > 0);
+	if (tfshrink_model_write(m, out, NULL))
+		fail_msg("%s: write: %s", name, tfshrink_error_last()->message);
+	tfshrink_shrink_report_free(sr);
+	tfshrink_model_free(m);
+	if (tfshrink_model_open(&m, out, &oo))
+		fail_msg("%s: reopen: %s (%s)", name, tfshrink_error_last()->message,
+		         tfshrink_error_last()->path ? tfshrink_error_last()->path : "-");
+	tfshrink_model_free(m);
+	tfs_remove_tree(out);
+	free(out);
+}
+
+static void test_corpus(void **state)
+{
+	(void)state;
+	char *corpus = tfs_path_join(g_tmp, "corpus");
+	char *cmd = NULL;
+	assert_true(asprintf(&cmd, "python3 '%s/tests/bad/make_bad.py' '%s' '%s'", TFS_SOURCE_DIR, TFS_SOURCE_DIR, corpus) > 0);
+	int st = system(cmd);
+	free(cmd);
+	if (st == -1 || (WIFEXITED(st) && WEXITSTATUS(st) == 127)) {
+		free(corpus);
+		skip(); /* no python3 */
+	}
+	assert_int_equal(st, 0);
+	char *manifest = tfs_path_join(corpus, "manifest.tsv");
+	FILE *f = fopen(manifest, "r");
+	assert_non_null(f);
+	char line[4096];
+	unsigned classes = 0;
+	size_t cases = 0;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *fld[7];
+		char *p = line;
+		for (int i = 0; i < 7; i++) {
+			fld[i] = p;
+			p = p ? strchr(p, '\t') : NULL;
+			if (p)
+				*p++ = '\0';
+			else
+				assert_int_equal(i, 6);
+		}
+		const char *name = fld[0], *expect = fld[2], *file = fld[3], *phrase = fld[4], *audit = fld[5];
+		int full = !strcmp(fld[6], "all");
+		classes |= 1u << atoi(fld[1]);
+		cases++;
+		char *dir = tfs_path_join(corpus, name);
+		int code = code_of(expect);
+		if (code == TFSHRINK_OK) {
+			corpus_ok(dir, name, audit, full);
+		} else {
+			tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
+			oo.verify_crc = 1;
+			tfshrink_model *m = (tfshrink_model *)0x1;
+			int rc = tfshrink_model_open(&m, dir, &oo);
+			const tfshrink_error *e = tfshrink_error_last();
+			if (rc != code || !strstr(e->message, phrase))
+				fail_msg("%s: expected %s with \"%s\", got %d: %s", name, expect, phrase, rc, e->message);
+			assert_null(m);
+			char *want = tfs_path_join(dir, file);
+			if (!e->path || strcmp(e->path, want))
+				fail_msg("%s: error names %s, expected %s", name, e->path ? e->path : "-", want);
+			if (strchr(e->message, '\n'))
+				fail_msg("%s: message is more than one line", name);
+			free(want);
+		}
+		free(dir);
+	}
+	fclose(f);
+	free(manifest);
+	for (unsigned c = 1; c <= 16; c++)
+		if (!(classes & (1u << c)))
+			fail_msg("class %u has no case in the corpus", c);
+	print_message("%zu corpus cases\n", cases);
+	assert_true(cases >= 16);
+	free(corpus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -909,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(test_audit_fixture),
 		cmocka_unit_test(test_audit_clean_models),
 		cmocka_unit_test_setup_teardown(test_audit_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
