@@ -251,17 +251,19 @@ static void removal_set(ts *t)
 	memset(t->del, 0, t->n);
 	memset(t->cat, 0, t->n);
 	size_t head = 0, tail = 0;
+	/* Kept objects (keep[]: a path to something the serving graph uses)
+	 * are walked through but not removed. */
 	for (int c = 1; c < N_CAT; c++) /* optimizer first, then metrics, ... */
 		for (size_t i = 0; i < t->n; i++)
-			if (t->seed[i] == c && !t->kept[i] && !t->keep[i] && !t->cat[i]) {
+			if (t->seed[i] == c && !t->kept[i] && !t->cat[i]) {
 				t->cat[i] = (uint8_t)c;
 				t->queue[tail++] = i;
 			}
 	while (head < tail) {
 		size_t i = t->queue[head++];
-		t->del[i] = 1;
+		t->del[i] = !t->keep[i];
 		FOR_EDGES(t, i, j, {
-			if (!t->kept[j] && !t->keep[j] && !t->cat[j] && j != 0) {
+			if (!t->kept[j] && !t->cat[j] && j != 0) {
 				t->cat[j] = t->cat[i];
 				t->queue[tail++] = (size_t)j;
 			}
@@ -992,12 +994,13 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 	t.fnames = malloc(af * sizeof *t.fnames);
 	t.fidx = malloc(af * sizeof *t.fidx);
 	char **handle = calloc(an, sizeof *handle);
+	uint8_t *noted = calloc(an, 1);
 	uint8_t *was_removed = NULL;
 	tfs_keyset keys;
 	tfs_keyset_init(&keys);
 	int rc = 0;
 	if (!t.seed || !t.keep || !t.del || !t.cat || !t.kept || !t.protect || !t.parent || !t.queue || !t.fn_in_c ||
-	    !t.fn_reach || !t.fn_del || !t.fnames || !t.fidx || !handle) {
+	    !t.fn_reach || !t.fn_del || !t.fnames || !t.fidx || !handle || !noted) {
 		rc = tfs_nomem();
 		goto done;
 	}
@@ -1052,17 +1055,19 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 
 	/* Removal set, fixed point over protection and capturing functions. */
 	for (int round = 0; round < 64; round++) {
-		reach_avoiding_seeds(&t);
-		removal_set(&t);
-		int changed = capturing_functions(&t);
+		/* Functions capturing what goes go too (recomputed every round). */
+		for (size_t i = 0; i < t.n; i++)
+			if (t.seed[i] == CAT_FUNCTION)
+				t.seed[i] = CAT_NONE;
+		do {
+			reach_avoiding_seeds(&t);
+			removal_set(&t);
+		} while (capturing_functions(&t));
+		int changed = 0;
 		for (size_t i = 0; i < t.n; i++)
 			if (t.del[i] && t.protect[i] && keep_with_path(&t, i)) {
 				changed = 1;
-				const SObj *o = t.og->nodes[i];
-				if ((rc = tfs_model_note(m, "training-state: kept %s '%s' (object %zu): the serving graph uses it",
-				                         is_var(o) ? "variable" : "object",
-				                         is_var(o) && o->variable->name ? o->variable->name : "", i)) < 0)
-					goto done;
+				noted[i] = 1;
 			}
 		if (changed)
 			continue;
@@ -1099,6 +1104,14 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		}
 		if (!changed)
 			break;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		const SObj *o = t.og->nodes[i];
+		if (noted[i] && is_var(o) &&
+		    (rc = tfs_model_note(m, "training-state: kept %s variable '%s' (object %zu): the serving graph uses it",
+		                         t.cat[i] == CAT_METRICS ? "metric" : t.cat[i] == CAT_COUNTER ? "counter" : "optimizer",
+		                         o->variable->name ? o->variable->name : "", i)) < 0)
+			goto done;
 	}
 
 	size_t n_del = 0, vars[N_CAT] = { 0 }, n_fns = 0;
@@ -1167,6 +1180,7 @@ done:
 	for (size_t i = 0; handle && i < t.n; i++)
 		free(handle[i]);
 	free(handle);
+	free(noted);
 	free(was_removed);
 	tfs_keyset_free(&keys);
 	ts_free(&t);

@@ -286,6 +286,65 @@ static void test_tfmodule_multi_sig(void **state)
 	free(d);
 }
 
+/* A signature that captures an optimizer variable keeps it (and the path to
+ * it), with a note; the rest of the optimizer still goes. */
+static void test_signature_capture_keeps(void **state)
+{
+	(void)state;
+	char *d = tu_fixture("tfmodule_multi_sig");
+	tfshrink_model *m = open_model(d, 0);
+	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
+	int32_t opt = -1, iter = -1;
+	for (size_t k = 0; k < og->nodes[0]->n_children; k++)
+		if (!strcmp(og->nodes[0]->children[k]->local_name, "opt"))
+			opt = og->nodes[0]->children[k]->node_id;
+	assert_true(opt > 0);
+	for (size_t k = 0; k < og->nodes[opt]->n_children; k++)
+		if (!strcmp(og->nodes[opt]->children[k]->local_name, "iter"))
+			iter = og->nodes[opt]->children[k]->node_id;
+	assert_true(iter > 0);
+	/* serving_default's wrapper now (also) captures opt/iter. */
+	const char *fname = NULL;
+	for (size_t i = 0; i < og->n_nodes && !fname; i++)
+		if (og->nodes[i]->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_USER_OBJECT &&
+		    !strcmp(og->nodes[i]->user_object->identifier, "signature_map"))
+			for (size_t k = 0; k < og->nodes[i]->n_children; k++)
+				if (!strcmp(og->nodes[i]->children[k]->local_name, "serving_default"))
+					fname = og->nodes[og->nodes[i]->children[k]->node_id]->bare_concrete_function->concrete_function_name;
+	assert_non_null(fname);
+	Tensorflow__SavedConcreteFunction *cf = NULL;
+	for (size_t i = 0; i < og->n_concrete_functions; i++)
+		if (!strcmp(og->concrete_functions[i]->key, fname))
+			cf = og->concrete_functions[i]->value;
+	assert_non_null(cf);
+	cf->bound_inputs = realloc(cf->bound_inputs, (cf->n_bound_inputs + 1) * sizeof *cf->bound_inputs);
+	cf->bound_inputs[cf->n_bound_inputs++] = iter;
+	size_t notes = m->n_notes;
+	assert_int_equal(run_pass(m, 0, NULL, NULL), 0);
+	const tfs_bundle_entry *e = tfs_bundle_find(m->bundle, "opt/iter/.ATTRIBUTES/VARIABLE_VALUE", 35);
+	assert_non_null(e);
+	assert_false(tfs_model_entry_removed(m, (size_t)(e - m->bundle->e)));
+	e = tfs_bundle_find(m->bundle, "opt/beta_1/.ATTRIBUTES/VARIABLE_VALUE", 37);
+	assert_non_null(e);
+	assert_true(tfs_model_entry_removed(m, (size_t)(e - m->bundle->e)));
+	e = tfs_bundle_find(m->bundle, "w1/.OPTIMIZER_SLOT/opt/m/.ATTRIBUTES/VARIABLE_VALUE", 51);
+	assert_non_null(e);
+	assert_true(tfs_model_entry_removed(m, (size_t)(e - m->bundle->e)));
+	assert_true(m->n_notes > notes);
+	int noted = 0;
+	for (size_t i = notes; i < m->n_notes; i++)
+		noted |= strstr(m->notes[i], "'Adam/iter'") != NULL;
+	assert_true(noted);
+	if (tfs_model_verify(m) != 0)
+		fail_msg("verify: %s", tfshrink_error_last()->message);
+	char keys[65536];
+	restore_keys(m, keys, sizeof keys);
+	assert_non_null(strstr(keys, "opt/iter/.ATTRIBUTES/VARIABLE_VALUE\n"));
+	assert_null(strstr(keys, "OPTIMIZER_SLOT"));
+	tfshrink_model_free(m);
+	free(d);
+}
+
 /* Models without training state, or TF1: nothing changes. */
 static void test_untouched(void **state)
 {
@@ -647,6 +706,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keras2_mlp_adam, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keras2_cnn_bn_adam, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tfmodule_multi_sig, setup, teardown),
+		cmocka_unit_test(test_signature_capture_keeps),
 		cmocka_unit_test(test_untouched),
 		cmocka_unit_test_setup_teardown(test_real_models, setup, teardown),
 		cmocka_unit_test(test_shrink_reports_pass),
