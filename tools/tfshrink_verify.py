@@ -15,7 +15,8 @@ Inputs are deterministic (each (signature, input) gets its own seeded RNG:
 floats uniform in [-2, 2), small integers, cycled strings or synthesized
 tf.Example protos), or come from ``--inputs file.npz`` (keys
 ``signature/input`` or ``input``).  For each float output it prints the max
-absolute error, the max relative error (|a - b| / max(|a|, atol)) and the
+absolute error, the max relative error (|a - b| / max(|a|, 10% of the
+output's largest |a|), --atol-frac) and the
 relative L2 error ||a - b|| / ||a||, plus the top-1 agreement of 2-D outputs
 with several columns (classifiers).  Non-float outputs must be equal.  The
 exit status is 1 when an output exceeds --rtol (max relative error) or --l2
@@ -498,12 +499,17 @@ def load_both(path, hints=None, loaders=LOADERS):
     return res
 
 
+ATOL_FRAC = 0.1
+
 # --------------------------------------------------------------------------
 # Verification of a rewritten (e.g. quantized) model against its original
 # --------------------------------------------------------------------------
 
-def output_errors(a, b, atol=1e-6):
-    """Error figures of b against the reference a (numpy arrays)."""
+def output_errors(a, b, floor=ATOL_FRAC):
+    """Error figures of b against the reference a (numpy arrays). The
+    relative error of an element is |a - b| / max(|a|, floor * max |a|):
+    elements near zero are measured against a fraction of the output's
+    scale, not against themselves."""
     out = {"dtype": str(a.dtype), "shape": list(a.shape)}
     if a.shape != b.shape or a.dtype != b.dtype:
         out["mismatch"] = "array(%s, %s) vs array(%s, %s)" % (
@@ -519,7 +525,8 @@ def output_errors(a, b, atol=1e-6):
     d = np.abs(x - y)[fin]
     ax = np.abs(x)[fin]
     out["max_abs"] = float(d.max()) if d.size else 0.0
-    out["max_rel"] = float((d / np.maximum(ax, atol)).max()) if d.size else 0.0
+    den = np.maximum(ax, max(floor * (float(ax.max()) if ax.size else 0.0), 1e-30))
+    out["max_rel"] = float((d / den).max()) if d.size else 0.0
     nx = float(np.linalg.norm(x[fin])) if d.size else 0.0
     nd = float(np.linalg.norm(d)) if d.size else 0.0
     out["rel_l2"] = nd / nx if nx > 0 else (0.0 if nd == 0 else float("inf"))
@@ -530,7 +537,7 @@ def output_errors(a, b, atol=1e-6):
     return out
 
 
-def verify(orig, new, loaders=LOADERS, hints=None):
+def verify(orig, new, loaders=LOADERS, hints=None, floor=None):
     """{loader: {(tags, signature, output): figures or {"error": ...}}}."""
     if hints is None:
         hints = {}
@@ -554,7 +561,7 @@ def verify(orig, new, loaders=LOADERS, hints=None):
                 else:
                     rows[name] = {"mismatch": "%s vs %s" % (_short(a), _short(b))}
                 continue
-            rows[name] = output_errors(a, b)
+            rows[name] = output_errors(a, b, ATOL_FRAC if floor is None else floor)
         report[ld] = rows
     return report
 
@@ -605,6 +612,9 @@ def main(argv=None):
                    help="fail when an output's relative L2 error exceeds this")
     p.add_argument("--min-top1", type=float, default=None,
                    help="fail when a classifier output's top-1 agreement is below this")
+    p.add_argument("--atol-frac", type=float, default=ATOL_FRAC,
+                   help="relative errors of elements smaller than this fraction of the "
+                        "output's largest magnitude are taken against that (default %g)" % ATOL_FRAC)
     p.add_argument("--batch", type=int, default=None,
                    help="size of unknown first dimensions of generated inputs (default %d)" % UNKNOWN_DIM)
     p.add_argument("--loader", choices=LOADERS + ("all",), default="all")
@@ -617,7 +627,7 @@ def main(argv=None):
     if a.batch:
         hints["batch"] = a.batch
     loaders = LOADERS if a.loader == "all" else (a.loader,)
-    report = verify(a.orig, a.new, loaders, hints)
+    report = verify(a.orig, a.new, loaders, hints, a.atol_frac)
     bad = failures(report, a.rtol, a.l2, a.min_top1)
     if a.json:
         doc = {"orig": a.orig, "new": a.new, "ok": not bad, "failures": bad,
