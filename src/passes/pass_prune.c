@@ -42,6 +42,11 @@
  *  entry), and keras_metadata.pb is deleted (only Keras reloading reads it).
  *  If the planned graph would lose a checkpoint value anyway (an object graph
  *  this pass does not understand), every object is kept and a note says so.
+ *  What a loader sees: tf.saved_model.load gives an object whose
+ *  .signatures answer as before, but whose methods (`__call__`, other
+ *  tf.functions) and Keras layers are gone; the C++ loader (TF Serving)
+ *  reads only the graph, the signatures and the saver, which stay as they
+ *  were.
  *
  * With opts->keep_objects the whole object graph, every function it or the
  * graph names and keras_metadata.pb stay (Keras can still reload); only
