@@ -1,0 +1,493 @@
+/* test_pass_weights.c - the weights pass: on a Keras fixture every selected
+ * variable changes dtype everywhere it lives (bundle entry, SavedVariable,
+ * VarHandleOp and its top-level read, function handle data, reads in the
+ * layer functions, the traced save/restore functions), each read is followed
+ * by a Cast to float32 (and a Mul by a scale Const for int8) that takes over
+ * all its consumers, the output reopens with verified checksums; selection
+ * (regexes, minimum size), the float16 range guard, NaN/Inf for int8,
+ * all-zero tensors, --min-sqnr, TF1 refusal and version-1 options. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "dtype.h"
+#include "fsutil.h"
+#include "graph.h"
+#include "model_internal.h"
+#include "saver.h"
+#include "tfshrink.h"
+
+static char *g_tmp;
+
+static int setup(void **state)
+{
+	(void)state;
+	g_tmp = tu_mkdtemp();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tfs_remove_tree(g_tmp);
+	free(g_tmp);
+	g_tmp = NULL;
+	return 0;
+}
+
+static tfshrink_model *open_fixture(const char *name, int verify)
+{
+	char *dir = tu_fixture(name);
+	tfshrink_open_options o = TFSHRINK_OPEN_OPTIONS_INIT;
+	o.verify_crc = verify;
+	tfshrink_model *m = NULL;
+	if (tfshrink_model_open(&m, dir, &o) < 0)
+		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
+	free(dir);
+	return m;
+}
+
+static tfshrink_shrink_report *shrink(tfshrink_model *m, const tfshrink_shrink_options *o)
+{
+	tfshrink_shrink_report *r = NULL;
+	if (tfshrink_model_shrink(m, o, &r) < 0)
+		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	return r;
+}
+
+static const tfshrink_weight_result *result(const tfshrink_shrink_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_weights; i++)
+		if (!strcmp(r->weights[i].name, name))
+			return &r->weights[i];
+	fail_msg("no weight result for %s", name);
+	return NULL;
+}
+
+static int type_attr(const Tensorflow__NodeDef *n, const char *key)
+{
+	const Tensorflow__AttrValue *a = tfs_node_attr(n, key);
+	return a && a->value_case == TENSORFLOW__ATTR_VALUE__VALUE_TYPE ? (int)a->type : -1;
+}
+
+static int count_dtype_in_list(const Tensorflow__AttrValue *a, int dt)
+{
+	int n = 0;
+	for (size_t i = 0; a && a->list && i < a->list->n_type; i++)
+		n += (int)a->list->type[i] == dt;
+	return n;
+}
+
+/* Checks the rewritten graph of a model whose weights went to dtype dt;
+ * returns the number of dequantizing Casts found. */
+static int check_graph(tfshrink_model *m, const tfshrink_shrink_report *r, int dt, int int8)
+{
+	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
+	Tensorflow__GraphDef *g = mg->graph_def;
+	size_t nq = 0;
+	for (size_t i = 0; i < r->n_weights; i++) {
+		const tfshrink_weight_result *w = &r->weights[i];
+		if (!w->quantized)
+			continue;
+		nq++;
+		assert_int_equal(w->dtype, dt);
+		/* bundle entry */
+		const tfs_bundle_entry *e = tfs_bundle_find(m->bundle, w->key, strlen(w->key));
+		assert_non_null(e);
+		const tfs_entry_edit *ed = &m->edits[e - m->bundle->e];
+		assert_non_null(ed->entry);
+		assert_int_equal((int)ed->entry->dtype, dt);
+		assert_int_equal(ed->data_len, w->elements * (int8 ? 1 : 2));
+		/* top-level handle and its read */
+		Tensorflow__NodeDef *h = tfs_nodes_find(tfs_graph_nodes(g), w->name);
+		assert_non_null(h);
+		assert_string_equal(h->op, "VarHandleOp");
+		assert_int_equal(type_attr(h, "dtype"), dt);
+		char rd[512];
+		snprintf(rd, sizeof rd, "%s/Read/ReadVariableOp", w->name);
+		Tensorflow__NodeDef *rn = tfs_nodes_find(tfs_graph_nodes(g), rd);
+		if (rn)
+			assert_int_equal(type_attr(rn, "dtype"), dt);
+	}
+	assert_true(nq > 0);
+	/* SavedVariable dtypes */
+	size_t nvar = 0;
+	for (size_t i = 0; i < mg->object_graph_def->n_nodes; i++) {
+		const Tensorflow__SavedObject *o = mg->object_graph_def->nodes[i];
+		if (o->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_VARIABLE && (int)o->variable->dtype == dt)
+			nvar++;
+	}
+	assert_int_equal(nvar, nq);
+	/* traced saver */
+	tfs_traced_saver sv;
+	assert_int_equal(tfs_traced_saver_find(m, &sv), 0);
+	assert_non_null(sv.save_fn);
+	assert_non_null(sv.restore_fn);
+	int restores = 0, saves = 0, assigns = 0;
+	for (size_t i = 0; i < sv.restore_fn->n_node_def; i++) {
+		const Tensorflow__NodeDef *n = sv.restore_fn->node_def[i];
+		if (!strcmp(n->op, "RestoreV2"))
+			restores += count_dtype_in_list(tfs_node_attr(n, "dtypes"), dt);
+		if (!strcmp(n->op, "AssignVariableOp"))
+			assigns += type_attr(n, "dtype") == dt;
+	}
+	for (size_t i = 0; i < sv.save_fn->n_node_def; i++) {
+		const Tensorflow__NodeDef *n = sv.save_fn->node_def[i];
+		if (!strcmp(n->op, "SaveV2"))
+			saves += count_dtype_in_list(tfs_node_attr(n, "dtypes"), dt);
+	}
+	assert_int_equal(restores, (int)nq);
+	assert_int_equal(assigns, (int)nq);
+	assert_int_equal(saves, (int)nq);
+	/* every read of a quantized variable outside the saver is converted back */
+	int casts = 0;
+	for (size_t f = 0; f < g->library->n_function; f++) {
+		Tensorflow__FunctionDef *fd = g->library->function[f];
+		if (fd == sv.save_fn || fd == sv.restore_fn)
+			continue;
+		for (size_t a = 0; a < fd->signature->n_input_arg; a++) {
+			const Tensorflow__OpDef__ArgDef *arg = fd->signature->input_arg[a];
+			if (arg->type == TENSORFLOW__DATA_TYPE__DT_RESOURCE && arg->n_handle_data)
+				assert_true((int)arg->handle_data[0]->dtype == dt || (int)arg->handle_data[0]->dtype == TFS_DT_FLOAT);
+		}
+		tfs_nodes l = tfs_function_nodes(fd);
+		for (size_t i = 0; i < fd->n_node_def; i++) {
+			const Tensorflow__NodeDef *n = fd->node_def[i];
+			if (strcmp(n->op, "ReadVariableOp") || type_attr(n, "dtype") != dt)
+				continue;
+			char out[512];
+			snprintf(out, sizeof out, "%s:value:0", n->name);
+			int users = 0;
+			const Tensorflow__NodeDef *cast = NULL;
+			for (size_t k = 0; k < *l.n; k++)
+				for (size_t q = 0; q < (*l.v)[k]->n_input; q++)
+					if (!strcmp((*l.v)[k]->input[q], out)) {
+						users++;
+						cast = (*l.v)[k];
+					}
+			for (size_t k = 0; k < fd->n_ret; k++)
+				assert_string_not_equal(fd->ret[k]->value, out);
+			assert_int_equal(users, 1);
+			assert_string_equal(cast->op, "Cast");
+			assert_int_equal(type_attr(cast, "SrcT"), dt);
+			assert_int_equal(type_attr(cast, "DstT"), TFS_DT_FLOAT);
+			const Tensorflow__AttrValue *tr = tfs_node_attr(cast, "Truncate");
+			assert_non_null(tr);
+			assert_false(tr->b);
+			assert_non_null(tfs_node_attr(cast, "_output_shapes"));
+			casts++;
+			if (int8) {
+				/* Cast -> Mul(cast, scale Const) */
+				char cy[512];
+				snprintf(cy, sizeof cy, "%s:y:0", cast->name);
+				const Tensorflow__NodeDef *mul = NULL;
+				for (size_t k = 0; k < *l.n; k++)
+					for (size_t q = 0; q < (*l.v)[k]->n_input; q++)
+						if (!strcmp((*l.v)[k]->input[q], cy))
+							mul = (*l.v)[k];
+				assert_non_null(mul);
+				assert_string_equal(mul->op, "Mul");
+				assert_int_equal(mul->n_input, 2);
+				char sname[512];
+				snprintf(sname, sizeof sname, "%.*s", (int)strcspn(mul->input[1], ":"), mul->input[1]);
+				const Tensorflow__NodeDef *sc = tfs_nodes_find(l, sname);
+				assert_non_null(sc);
+				assert_string_equal(sc->op, "Const");
+				const Tensorflow__AttrValue *v = tfs_node_attr(sc, "value");
+				assert_non_null(v);
+				assert_int_equal((int)v->tensor->dtype, TFS_DT_FLOAT);
+				/* per output channel: one scale per column of the kernel */
+				assert_int_equal(v->tensor->tensor_shape->n_dim, 1);
+				const Tensorflow__AttrValue *os = tfs_node_attr(n, "_output_shapes");
+				assert_non_null(os);
+				const Tensorflow__TensorShapeProto *shp = os->list->shape[0];
+				assert_int_equal(v->tensor->tensor_shape->dim[0]->size, shp->dim[shp->n_dim - 1]->size);
+				assert_int_equal(v->tensor->tensor_content.len, 4 * (size_t)shp->dim[shp->n_dim - 1]->size);
+				const float *s = (const float *)v->tensor->tensor_content.data;
+				for (int64_t k = 0; k < shp->dim[shp->n_dim - 1]->size; k++)
+					assert_true(s[k] > 0 && isfinite(s[k]));
+			}
+		}
+	}
+	return casts;
+}
+
+static void write_and_reopen(tfshrink_model *m, const tfshrink_shrink_report *r, const char *name, int dt)
+{
+	char *out = tfs_path_join(g_tmp, name);
+	if (tfshrink_model_write(m, out, NULL) < 0)
+		fail_msg("write: %s", tfshrink_error_last()->message);
+	tfshrink_open_options o = TFSHRINK_OPEN_OPTIONS_INIT;
+	o.verify_crc = 1;
+	tfshrink_model *m2 = NULL;
+	if (tfshrink_model_open(&m2, out, &o) < 0)
+		fail_msg("reopen: %s", tfshrink_error_last()->message);
+	for (size_t i = 0; i < r->n_weights; i++) {
+		const tfshrink_weight_result *w = &r->weights[i];
+		const tfs_bundle_entry *e = tfs_bundle_find(m2->bundle, w->key, strlen(w->key));
+		assert_non_null(e);
+		assert_int_equal((int)e->proto->dtype, w->quantized ? dt : TFS_DT_FLOAT);
+		assert_int_equal((uint64_t)e->proto->size, w->quantized ? w->elements * (uint64_t)tfs_dtype_size(dt) : w->elements * 4);
+		assert_int_equal(tfs_bundle_verify(m2->bundle, e), 0);
+	}
+	assert_int_equal(tfs_model_verify(m2), 0);
+	tfshrink_model_free(m2);
+	free(out);
+}
+
+static void test_fp16_everywhere(void **state)
+{
+	(void)state;
+	tfshrink_model *m = open_fixture("keras2_mlp_adam", 1);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	o.min_elements = 100;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	assert_int_equal(r->n_weights, 3); /* the three kernels; biases are smaller */
+	for (size_t i = 0; i < r->n_weights; i++) {
+		assert_true(r->weights[i].quantized);
+		assert_string_equal(r->weights[i].scheme, "fp16");
+		assert_int_equal(r->weights[i].bytes_after * 2, r->weights[i].bytes_before);
+		assert_true(r->weights[i].sqnr_db > 60 && r->weights[i].rel_rms_err < 1e-3);
+	}
+	assert_true(check_graph(m, r, TFS_DT_HALF, 0) >= 3);
+	write_and_reopen(m, r, "fp16", TFS_DT_HALF);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+static void test_bf16(void **state)
+{
+	(void)state;
+	tfshrink_model *m = open_fixture("keras2_cnn_bn_adam", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_BF16;
+	o.min_elements = 64;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	assert_true(r->n_weights >= 2);
+	assert_true(check_graph(m, r, TFS_DT_BFLOAT16, 0) >= 2);
+	write_and_reopen(m, r, "bf16", TFS_DT_BFLOAT16);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+static void test_int8_per_channel(void **state)
+{
+	(void)state;
+	tfshrink_model *m = open_fixture("keras2_mlp_adam", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 100;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	assert_int_equal(r->n_weights, 3);
+	const tfshrink_weight_result *w = result(r, "dense_2/kernel"); /* [64, 64] */
+	assert_true(w->quantized);
+	assert_string_equal(w->scheme, "int8/channel");
+	assert_int_equal(w->bytes_after, 4096 + 64 * 4);
+	assert_true(w->sqnr_db > 35 && w->sqnr_db < 60);
+	assert_true(w->rel_rms_err > 0 && w->rel_rms_err < 0.02);
+	assert_true(check_graph(m, r, TFS_DT_INT8, 1) >= 3);
+	write_and_reopen(m, r, "int8", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+static void test_int8_gather_per_row(void **state)
+{
+	(void)state;
+	/* tfmodule_multi_sig reads w1 through ResourceGather: scales per row,
+	 * gathered with the same indices before the Mul. */
+	tfshrink_model *m = open_fixture("tfmodule_multi_sig", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 100;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	const tfshrink_weight_result *w = result(r, "w1");
+	assert_true(w->quantized);
+	assert_string_equal(w->scheme, "int8/row");
+	int gathers = 0;
+	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+	for (size_t f = 0; f < g->library->n_function; f++)
+		for (size_t i = 0; i < g->library->function[f]->n_node_def; i++) {
+			const Tensorflow__NodeDef *n = g->library->function[f]->node_def[i];
+			if (!strcmp(n->op, "ResourceGather") && type_attr(n, "dtype") == TFS_DT_INT8)
+				gathers++;
+			if (!strcmp(n->op, "GatherV2") && strstr(n->name, "dequantize"))
+				assert_int_equal(type_attr(n, "Tparams"), TFS_DT_FLOAT);
+		}
+	assert_true(gathers >= 1);
+	write_and_reopen(m, r, "int8row", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+static void test_selection(void **state)
+{
+	(void)state;
+	tfshrink_model *m = open_fixture("keras2_mlp_adam", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	o.min_elements = 100;
+	o.exclude = "^dense_1/";
+	o.include = "kernel";
+	tfshrink_shrink_report *r = shrink(m, &o);
+	const tfshrink_weight_result *w = result(r, "dense_1/kernel");
+	assert_false(w->quantized);
+	assert_int_equal(w->dtype, TFS_DT_FLOAT);
+	assert_non_null(strstr(w->reason, "--exclude"));
+	assert_true(result(r, "dense_2/kernel")->quantized);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+
+	/* default minimum: 1024 elements (probs/kernel has 640) */
+	m = open_fixture("keras2_mlp_adam", 0);
+	tfshrink_shrink_options d = TFSHRINK_SHRINK_OPTIONS_INIT;
+	d.weights = TFSHRINK_WEIGHTS_FP16;
+	r = shrink(m, &d);
+	assert_int_equal(r->n_weights, 2);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+
+	/* a bad regex */
+	m = open_fixture("keras2_mlp_adam", 0);
+	o.include = "(";
+	tfshrink_shrink_report *bad = NULL;
+	tu_assert_error(tfshrink_model_shrink(m, &o, &bad), TFSHRINK_EINVAL, "--include");
+	tfshrink_model_free(m);
+
+	/* --min-sqnr above what int8 reaches keeps everything float32 */
+	m = open_fixture("keras2_mlp_adam", 0);
+	o.include = NULL;
+	o.exclude = NULL;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_sqnr = 90;
+	r = shrink(m, &o);
+	for (size_t i = 0; i < r->n_weights; i++) {
+		assert_false(r->weights[i].quantized);
+		assert_non_null(strstr(r->weights[i].reason, "--min-sqnr"));
+		assert_true(isfinite(r->weights[i].sqnr_db));
+	}
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+/* Replaces the float32 bytes of the entry with key ending in `suffix`. */
+static void poke(tfshrink_model *m, const char *suffix, float v0, float fill)
+{
+	for (size_t i = 0; i < m->bundle->n; i++) {
+		const tfs_bundle_entry *e = &m->bundle->e[i];
+		size_t kl = strlen((const char *)e->key), sl = strlen(suffix);
+		if (kl < sl || strcmp((const char *)e->key + kl - sl, suffix))
+			continue;
+		uint64_t n = (uint64_t)e->elements;
+		float *d = malloc(n * 4);
+		assert_non_null(d);
+		for (uint64_t k = 0; k < n; k++)
+			d[k] = fill;
+		d[0] = v0;
+		size_t pn = tensorflow__bundle_entry_proto__get_packed_size(e->proto);
+		uint8_t *buf = malloc(pn);
+		tensorflow__bundle_entry_proto__pack(e->proto, buf);
+		Tensorflow__BundleEntryProto *copy = tensorflow__bundle_entry_proto__unpack(NULL, pn, buf);
+		free(buf);
+		assert_int_equal(tfs_model_replace_entry(m, i, (uint8_t *)d, n * 4, copy), 0);
+		return;
+	}
+	fail_msg("no key ending in %s", suffix);
+}
+
+static void test_guards(void **state)
+{
+	(void)state;
+	/* fp16: a finite value beyond 65504 keeps the tensor float32; NaN/Inf are fine */
+	tfshrink_model *m = open_fixture("keras2_mlp_adam", 0);
+	poke(m, "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", 1e6f, 0.5f);
+	poke(m, "layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", NAN, 0.25f);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	const tfshrink_weight_result *w = result(r, "dense_1/kernel");
+	assert_false(w->quantized);
+	assert_non_null(strstr(w->reason, "float16's range"));
+	w = result(r, "dense_2/kernel");
+	assert_true(w->quantized);
+	assert_true(isinf(w->sqnr_db)); /* 0.25 and NaN are exact in float16 */
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+
+	/* int8: NaN keeps float32; an all-zero tensor gets scale 1 and is exact */
+	m = open_fixture("keras2_mlp_adam", 0);
+	poke(m, "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", INFINITY, 0.5f);
+	poke(m, "layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", 0.0f, 0.0f);
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	r = shrink(m, &o);
+	w = result(r, "dense_1/kernel");
+	assert_false(w->quantized);
+	assert_non_null(strstr(w->reason, "NaN or Inf"));
+	w = result(r, "dense_2/kernel");
+	assert_true(w->quantized);
+	assert_true(w->max_abs_err == 0);
+	int ones = 0;
+	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+	for (size_t f = 0; f < g->library->n_function; f++)
+		for (size_t i = 0; i < g->library->function[f]->n_node_def; i++) {
+			const Tensorflow__NodeDef *n = g->library->function[f]->node_def[i];
+			if (strcmp(n->op, "Const") || !strstr(n->name, "dequantize"))
+				continue;
+			const Tensorflow__AttrValue *v = tfs_node_attr(n, "value");
+			const float *s = (const float *)v->tensor->tensor_content.data;
+			size_t ns = v->tensor->tensor_content.len / 4;
+			int all_one = ns > 0;
+			for (size_t k = 0; k < ns; k++)
+				all_one &= s[k] == 1.0f;
+			ones += all_one;
+		}
+	assert_true(ones >= 1);
+	write_and_reopen(m, r, "guards", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+static void test_tf1_refused_and_v1_options(void **state)
+{
+	(void)state;
+	tfshrink_model *m = open_fixture("tf1_adam_builder", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	o.min_elements = 2;
+	tfshrink_shrink_report *r = NULL;
+	tu_assert_error(tfshrink_model_shrink(m, &o, &r), TFSHRINK_EUNSUPPORTED, "TF1");
+	tfshrink_model_free(m);
+
+	/* A version-1 caller: no weights field is read, nothing is quantized. */
+	m = open_fixture("keras2_mlp_adam", 0);
+	tfshrink_shrink_options v1;
+	memset(&v1, 0xff, sizeof v1);
+	v1.version = 1;
+	v1.skip = 0;
+	v1.keep_objects = 0;
+	v1.strip_shapes = 0;
+	v1.drop_assets_extra = 0;
+	r = shrink(m, &v1);
+	assert_int_equal(r->n_weights, 0);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fp16_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bf16, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_int8_per_channel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_int8_gather_per_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tf1_refused_and_v1_options, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
