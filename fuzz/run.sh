@@ -5,6 +5,7 @@
 # New inputs go to BUILD_DIR/fuzz-work/<target>/ (the committed seed corpus in
 # fuzz/corpus/<target>/ is only read); a crash leaves BUILD_DIR/fuzz-work/<target>-crash-*
 # and makes the script exit 1. Temp model dirs go to /dev/shm when it is writable.
+# FUZZ_JOBS (default 2) targets run at a time.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
@@ -52,7 +53,7 @@ pids=()
 for t in "${targets[@]}"; do
   run_one "$t" &
   pids+=($!)
-  if [ ${#pids[@]} -ge 2 ]; then
+  if [ ${#pids[@]} -ge "${FUZZ_JOBS:-2}" ]; then
     wait "${pids[0]}" || fails=$((fails + 1))
     pids=("${pids[@]:1}")
   fi

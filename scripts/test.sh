@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs them all: unit, CLI and TensorFlow
 # end-to-end tests on a normal build, then the unit and CLI tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer target
+# for 20 s (the fuzz corpora are replayed by both ctest runs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -20,6 +21,11 @@ cmake --build build-asan -j"$jobs" >/dev/null
 echo "== unit and CLI tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== fuzzers (clang, libFuzzer + ASan + UBSan), 20 s each after the corpus replays above"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFSHRINK_FUZZ=ON -DTFSHRINK_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" >/dev/null
+fuzz/run.sh build-fuzz 20
 
 echo "== end-to-end tests with TensorFlow"
 TFSHRINK_BIN="$here/build/tfshrink" .venv/bin/python -m pytest tests/e2e -q -rs
