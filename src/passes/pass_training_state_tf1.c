@@ -705,7 +705,7 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 			return skip_note(m, gi, "the tensor names or slices of '%s' are not two string constants", nd->name);
 		if (restore)
 			continue;
-		size_t best = K;
+		size_t best = K, sliced = 0;
 		uint64_t best_bytes = UINT64_MAX;
 		dropped = 0;
 		for (size_t j = 0; j < K; j++) {
@@ -717,10 +717,13 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 			if (slices->string_val[j].len) {
 				if (v < 0)
 					return skip_note(m, gi, "'%s' saves a slice of a tensor that would go", nd->name);
-				g->flag[v] |= F_VETO;
-				again = 1;
-				TFS_TRY(tfs_model_note(m, "training-state-tf1: kept partitioned variable '%s' (slices are left alone)",
-				                       g->nodes[v]->name));
+				sliced++;
+				if (!(g->flag[v] & F_VETO)) {
+					g->flag[v] |= F_VETO;
+					again = 1;
+					TFS_TRY(tfs_model_note(m, "training-state-tf1: kept partitioned variable '%s' (slices are left alone)",
+					                       g->nodes[v]->name));
+				}
 				continue;
 			}
 			uint64_t b = key_bytes(m, &names->string_val[j]);
@@ -729,10 +732,12 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 				best_bytes = b;
 			}
 		}
-		if (K > 0 && dropped == K) {
+		if (K > 0 && dropped == K && !sliced) {
 			if (best == K)
 				return skip_note(m, gi, "every tensor '%s' saves would go", nd->name);
 			int32_t v = backing_var(g, g->in_src[g->in_off[i] + 3 + best]);
+			if (g->flag[v] & F_VETO)
+				continue; /* already kept: the next round sees it */
 			g->flag[v] |= F_VETO;
 			again = 1;
 			TFS_TRY(tfs_model_note(m, "training-state-tf1: kept variable '%s' so that '%s' still saves a tensor",
