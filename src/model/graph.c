@@ -449,18 +449,53 @@ int tfs_objgraph_ckpt_map(const tfshrink_model *m, int32_t *out)
 		(cnt) = w_;                                                                 \
 	} while (0)
 
-/* Sets has_checkpoint_values where the node or a descendant holds values. */
-static int ckpt_has_values(Tensorflow__TrackableObjectGraph *g, size_t i, int8_t *memo)
+/* has[i] = 1 where node i or a descendant holds values: every node from
+ * which a node with values can be reached, found by walking the child edges
+ * backwards from the nodes with values. No recursion: a crafted graph may be
+ * one chain of millions of nodes, or hold cycles. */
+static int ckpt_has_values(const Tensorflow__TrackableObjectGraph *g, int8_t *has)
 {
-	if (memo[i] >= 0)
-		return memo[i];
-	memo[i] = 0; /* breaks cycles */
-	const Tensorflow__TrackableObjectGraph__TrackableObject *o = g->nodes[i];
-	int v = o->n_attributes > 0 || o->n_slot_variables > 0 || o->registered_saver != NULL;
-	for (size_t k = 0; k < o->n_children; k++)
-		v |= ckpt_has_values(g, (size_t)o->children[k]->node_id, memo);
-	memo[i] = (int8_t)v;
-	return v;
+	size_t n = g->n_nodes, n_edges = 0;
+	for (size_t i = 0; i < n; i++)
+		n_edges += g->nodes[i]->n_children;
+	size_t *first = calloc(n + 1, sizeof *first); /* parents of c: parent[first[c] .. first[c+1]) */
+	size_t *parent = malloc((n_edges ? n_edges : 1) * sizeof *parent);
+	size_t *queue = malloc((n ? n : 1) * sizeof *queue);
+	if (!first || !parent || !queue) {
+		free(first);
+		free(parent);
+		free(queue);
+		return tfs_nomem();
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < g->nodes[i]->n_children; k++)
+			first[g->nodes[i]->children[k]->node_id + 1]++;
+	for (size_t c = 0; c < n; c++)
+		first[c + 1] += first[c];
+	size_t *fill = queue; /* borrowed as a cursor per child until the walk */
+	memcpy(fill, first, n * sizeof *fill);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < g->nodes[i]->n_children; k++)
+			parent[fill[g->nodes[i]->children[k]->node_id]++] = i;
+	size_t head = 0, tail = 0;
+	for (size_t i = 0; i < n; i++) {
+		const Tensorflow__TrackableObjectGraph__TrackableObject *o = g->nodes[i];
+		has[i] = o->n_attributes > 0 || o->n_slot_variables > 0 || o->registered_saver != NULL;
+		if (has[i])
+			queue[tail++] = i;
+	}
+	while (head < tail) {
+		size_t c = queue[head++];
+		for (size_t k = first[c]; k < first[c + 1]; k++)
+			if (!has[parent[k]]) {
+				has[parent[k]] = 1;
+				queue[tail++] = parent[k];
+			}
+	}
+	free(first);
+	free(parent);
+	free(queue);
+	return 0;
 }
 
 static int ckpt_remove(tfshrink_model *m, uint8_t *del)
@@ -535,12 +570,11 @@ static int ckpt_remove(tfshrink_model *m, uint8_t *del)
 		g->nodes[w++] = o;
 	}
 	g->n_nodes = w;
-	memset(memo, -1, n);
-	for (size_t i = 0; i < w; i++) {
-		int v = ckpt_has_values(g, i, memo);
+	if ((rc = ckpt_has_values(g, memo)) < 0)
+		goto done;
+	for (size_t i = 0; i < w; i++)
 		if (g->nodes[i]->has_checkpoint_values)
-			g->nodes[i]->has_checkpoint_values->value = v;
-	}
+			g->nodes[i]->has_checkpoint_values->value = memo[i];
 	m->ckpt_graph_dirty = 1;
 done:
 	free(seen);

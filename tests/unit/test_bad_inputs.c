@@ -21,6 +21,7 @@
 #include "dtype.h"
 #include "error.h"
 #include "fsutil.h"
+#include "model_internal.h"
 #include "pbio.h"
 #include "tensorflow.pb-c.h"
 #include "tfshrink.h"
@@ -685,6 +686,50 @@ static void test_second_meta_graph_shrinks(void **state)
 	free(dir);
 }
 
+/* ------------------------------------ 5: a deep checkpoint object graph */
+
+/* The checkpoint's object graph hangs a chain of half a million objects
+ * under its root (valid: TensorFlow walks it breadth first). Shrinking
+ * removes the optimizer's objects and recomputes has_checkpoint_values over
+ * what is left, which used to recurse once per level and overflow the stack. */
+static void test_deep_checkpoint_graph_shrinks(void **state)
+{
+	(void)state;
+	enum { DEPTH = 500000 };
+	char *dir = tu_fixture("keras2_mlp_adam");
+	tfshrink_model *m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
+	Tensorflow__TrackableObjectGraph *g = m->ckpt_graph;
+	assert_non_null(g);
+	size_t base = g->n_nodes;
+	g->nodes = realloc(g->nodes, (base + DEPTH) * sizeof *g->nodes);
+	assert_non_null(g->nodes);
+	for (size_t i = 0; i < DEPTH; i++) {
+		Tensorflow__TrackableObjectGraph__TrackableObject *o = malloc(sizeof *o);
+		assert_non_null(o);
+		tensorflow__trackable_object_graph__trackable_object__init(o);
+		g->nodes[base + i] = o;
+	}
+	for (size_t i = 0; i < DEPTH; i++) {
+		Tensorflow__TrackableObjectGraph__TrackableObject *parent = i ? g->nodes[base + i - 1] : g->nodes[0];
+		Tensorflow__TrackableObjectGraph__TrackableObject__ObjectReference *r = malloc(sizeof *r);
+		assert_non_null(r);
+		tensorflow__trackable_object_graph__trackable_object__object_reference__init(r);
+		r->node_id = (int32_t)(base + i);
+		r->local_name = xstrdup("c");
+		parent->children = xgrow(parent->children, parent->n_children, sizeof *parent->children);
+		parent->children[parent->n_children++] = r;
+	}
+	g->n_nodes = base + DEPTH;
+	m->ckpt_graph_dirty = 1;
+	tfshrink_shrink_report *r = NULL;
+	if (tfshrink_model_shrink(m, NULL, &r))
+		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	assert_true(r->bytes_after < r->bytes_before);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+	free(dir);
+}
+
 /* ------------------------------------------------------------- audit */
 
 static tfshrink_report *inspect_dir(const char *dir, tfshrink_model **m)
@@ -1037,6 +1082,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_object_graph_and_variables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_meta_graph_shrinks, setup, teardown),
+		cmocka_unit_test(test_deep_checkpoint_graph_shrinks),
 		cmocka_unit_test(test_audit_fixture),
 		cmocka_unit_test(test_audit_clean_models),
 		cmocka_unit_test_setup_teardown(test_audit_ops, setup, teardown),
