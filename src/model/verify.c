@@ -197,9 +197,13 @@ static int check_assets(tfshrink_model *m, const Tensorflow__MetaGraphDef *mg)
 		const char *f = mg->asset_file_def[i]->filename;
 		char rel[4096];
 		snprintf(rel, sizeof rel, "assets/%s", f);
+		/* An asset may name a file or a directory of files (TF2 allows both). */
+		size_t rl = strlen(rel);
 		int found = 0;
-		for (size_t k = 0; k < m->n_files && !found; k++)
-			found = !strcmp(m->files[k].rel, rel) && !tfs_model_file_removed(m, k);
+		for (size_t k = 0; k < m->n_files && !found; k++) {
+			const char *f2 = m->files[k].rel;
+			found = (!strcmp(f2, rel) || (!strncmp(f2, rel, rl) && f2[rl] == '/')) && !tfs_model_file_removed(m, k);
+		}
 		if (!found)
 			return fail(m, "asset '%s' is listed but %s is missing", f, rel);
 	}
