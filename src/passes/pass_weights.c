@@ -26,8 +26,12 @@
  * chain has an unexpected shape, or when its values do not fit: float16
  * range, NaN/Inf for int8, --min-sqnr. The report says why, per tensor.
  *
- * TF1 graphs (no object graph) are refused with EUNSUPPORTED when they
- * hold weights the options select. */
+ * TF1 graphs (no object graph) get the same treatment for resource
+ * variables (VarHandleOp), found through the graph's save/RestoreV2: reads
+ * and gathers in the graph get the conversion, the saver's nodes the stored
+ * dtype, and variable initializers (never run by the loaders) a Cast of their
+ * value. Reference variables (VariableV2) stay float32, with the reason; a
+ * TF1 model with several meta graphs is refused with EUNSUPPORTED. */
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -93,6 +97,7 @@ typedef struct wctx {
 	size_t nv;
 	int dt;              /* target DataType */
 	tfs_traced_saver sv;
+	int tf1;             /* no object graph: variables live in the top-level graph */
 	int32_t *obj_var;    /* object id -> var, or -1 */
 	size_t n_obj;
 } wctx;
@@ -485,9 +490,55 @@ static Tensorflow__TensorProto *saver_names(tfs_nodes l, Tensorflow__NodeDef *nd
 	return const_value(input_node(l, nd->input[1]));
 }
 
+/* TF1: keys restored by the graph's RestoreV2 nodes -> VarHandleOp. */
+static void map_handles_graph(wctx *c)
+{
+	tfs_nodes l = tfs_graph_nodes(c->g);
+	for (size_t i = 0; i < *l.n; i++) {
+		Tensorflow__NodeDef *rv = (*l.v)[i];
+		if (strcmp(rv->op, "RestoreV2"))
+			continue;
+		Tensorflow__TensorProto *names = saver_names(l, rv);
+		for (size_t k = 0; names && k < names->n_string_val; k++) {
+			wvar *w = var_of_key(c, (const char *)names->string_val[k].data, names->string_val[k].len);
+			if (!w)
+				continue;
+			char cur[1100], alt[1100];
+			snprintf(cur, sizeof cur, "%s:%zu", rv->name, k);
+			snprintf(alt, sizeof alt, "%s", k == 0 ? rv->name : cur);
+			for (int depth = 0; depth < 8; depth++) {
+				Tensorflow__NodeDef *next = NULL;
+				for (size_t j = 0; j < *l.n && !next; j++) {
+					Tensorflow__NodeDef *nd = (*l.v)[j];
+					for (size_t q = 0; q < n_data(nd); q++)
+						if (!strcmp(nd->input[q], cur) || !strcmp(nd->input[q], alt))
+							next = nd;
+				}
+				if (!next)
+					break;
+				if (!strcmp(next->op, "Identity")) {
+					snprintf(cur, sizeof cur, "%s:0", next->name);
+					snprintf(alt, sizeof alt, "%s", next->name);
+					continue;
+				}
+				if (!strcmp(next->op, "AssignVariableOp") && next->n_input >= 1) {
+					Tensorflow__NodeDef *h = input_node(l, next->input[0]);
+					if (h && !strcmp(h->op, "VarHandleOp"))
+						w->handle = h;
+				}
+				break;
+			}
+		}
+	}
+}
+
 /* Maps keys restored by the traced restore function to top-level handles. */
 static void map_handles(wctx *c)
 {
+	if (c->tf1) {
+		map_handles_graph(c);
+		return;
+	}
 	Tensorflow__FunctionDef *rf = c->sv.restore_fn;
 	Tensorflow__NodeDef *call = c->sv.restore_call;
 	if (!rf || !call)
@@ -717,6 +768,21 @@ static int seed_top(wctx *c)
 			}
 			if (!w)
 				continue;
+			if (c->tf1) {
+				/* Reads get a conversion after them, assignments (restore,
+				 * initializer) the stored dtype; nothing else is followed. */
+				if (k == 0 && (!strcmp(nd->op, "ReadVariableOp") || !strcmp(nd->op, "AssignVariableOp")))
+					continue;
+				if (k == 0 && !strcmp(nd->op, "ResourceGather")) {
+					w->gathered = 1;
+					if (attr_int(nd, "batch_dims") != 0)
+						w->gather_batch = 1;
+					continue;
+				}
+				if (!is_harmless_op(nd->op))
+					unselect(w, "used at the top level by %s '%s'", nd->op, nd->name);
+				continue;
+			}
 			if (!strcmp(nd->op, "ReadVariableOp")) {
 				/* Its value may only go to the save function (old layout). */
 				for (size_t j = 0; j < *top.n; j++) {
@@ -945,12 +1011,14 @@ done:
  * return values) by `new_`, except in node skip. */
 static int rewire(tfs_nodes l, Tensorflow__FunctionDef *f, const char *old, const char *new_, const Tensorflow__NodeDef *skip)
 {
+	char old0[1200];
+	snprintf(old0, sizeof old0, "%s:0", old);
 	for (size_t i = 0; i < *l.n; i++) {
 		Tensorflow__NodeDef *nd = (*l.v)[i];
-		if (nd == skip)
+		if (nd == skip || !strcmp(nd->op, "SaveV2")) /* the saver keeps the stored dtype */
 			continue;
 		for (size_t k = 0; k < nd->n_input; k++)
-			if (!strcmp(nd->input[k], old)) {
+			if (!strcmp(nd->input[k], old) || (!l.in_function && !strcmp(nd->input[k], old0))) {
 				char *s = strdup(new_);
 				if (!s)
 					return tfs_nomem();
@@ -985,9 +1053,17 @@ static int add_node(tfs_nodes l, Tensorflow__NodeDef *n)
 
 /* After read node rd (ReadVariableOp or ResourceGather) in function f:
  * dtype becomes dt and the graph converts back to float32 right after it. */
-static int dequantize_after(wctx *c, Tensorflow__FunctionDef *f, size_t idx, const wvar *w)
+/* Output port 0 of node `name` in l's naming (functions: name:arg:0). */
+static void out0(tfs_nodes l, char *buf, size_t len, const char *name, const char *arg)
 {
-	tfs_nodes l = tfs_function_nodes(f);
+	if (l.in_function)
+		snprintf(buf, len, "%s:%s:0", name, arg);
+	else
+		snprintf(buf, len, "%s", name);
+}
+
+static int dequantize_after(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, size_t idx, const wvar *w)
+{
 	Tensorflow__NodeDef *rd = (*l.v)[idx];
 	int gather = !strcmp(rd->op, "ResourceGather");
 	char *rname = strdup(rd->name), *dev = strdup(rd->device ? rd->device : "");
@@ -999,7 +1075,7 @@ static int dequantize_after(wctx *c, Tensorflow__FunctionDef *f, size_t idx, con
 		goto done;
 	}
 	set_type_attr(rd, "dtype", c->dt);
-	snprintf(old, sizeof old, "%s:%s:0", rname, gather ? "output" : "value");
+	out0(l, old, sizeof old, rname, gather ? "output" : "value");
 	snprintf(base, sizeof base, "%s/dequantize", rname);
 	if (!(cast_name = fresh_name(l, base))) {
 		rc = tfs_nomem();
@@ -1018,7 +1094,7 @@ static int dequantize_after(wctx *c, Tensorflow__FunctionDef *f, size_t idx, con
 	}
 	if ((rc = add_node(l, cast)) < 0)
 		goto done;
-	snprintf(out, sizeof out, "%s:y:0", cast_name);
+	out0(l, out, sizeof out, cast_name, "y");
 	if (c->o->weights == TFSHRINK_WEIGHTS_INT8) {
 		/* The scale constant: [cols] per channel, [rows, 1, ...] per row, [] per tensor. */
 		int64_t dims[MAX_DIMS];
@@ -1048,7 +1124,7 @@ static int dequantize_after(wctx *c, Tensorflow__FunctionDef *f, size_t idx, con
 		if ((rc = add_node(l, s)) < 0)
 			goto done;
 		char scale_out[1100];
-		snprintf(scale_out, sizeof scale_out, "%s:output:0", scale_name);
+		out0(l, scale_out, sizeof scale_out, scale_name, "output");
 		if (gather && w->axis == AX_ROW) {
 			/* GatherV2(scale, indices, axis 0): the rows this read took. */
 			snprintf(base, sizeof base, "%s/axis", cast_name);
@@ -1077,7 +1153,7 @@ static int dequantize_after(wctx *c, Tensorflow__FunctionDef *f, size_t idx, con
 			}
 			Tensorflow__NodeDef *g = node_new(g_name, "GatherV2", dev);
 			char axis_out[1100];
-			snprintf(axis_out, sizeof axis_out, "%s:output:0", axis_name);
+			out0(l, axis_out, sizeof axis_out, axis_name, "output");
 			int tind = attr_type(rd, "Tindices");
 			if (!g) {
 				rc = tfs_nomem();
@@ -1093,7 +1169,7 @@ static int dequantize_after(wctx *c, Tensorflow__FunctionDef *f, size_t idx, con
 			}
 			if ((rc = add_node(l, g)) < 0)
 				goto done;
-			snprintf(scale_out, sizeof scale_out, "%s:output:0", g_name);
+			out0(l, scale_out, sizeof scale_out, g_name, "output");
 		}
 		rd = (*l.v)[idx];
 		snprintf(base, sizeof base, "%s/mul", cast_name);
@@ -1113,7 +1189,7 @@ static int dequantize_after(wctx *c, Tensorflow__FunctionDef *f, size_t idx, con
 		}
 		if ((rc = add_node(l, mul)) < 0)
 			goto done;
-		snprintf(out, sizeof out, "%s:z:0", mul_name);
+		out0(l, out, sizeof out, mul_name, "z");
 	}
 	rc = rewire(l, f, old, out, tfs_nodes_find(l, cast_name));
 done:
@@ -1147,6 +1223,61 @@ static void retype_arg(wctx *c, Tensorflow__FunctionDef *f, size_t a)
 				v->type = (Tensorflow__DataType)c->dt;
 		}
 	}
+}
+
+/* 1 if a top-level node other than SaveV2 reads output 0 of nd. */
+static int has_value_users(tfs_nodes l, const Tensorflow__NodeDef *nd)
+{
+	for (size_t j = 0; j < *l.n; j++) {
+		const Tensorflow__NodeDef *u = (*l.v)[j];
+		if (!strcmp(u->op, "SaveV2"))
+			continue;
+		for (size_t q = 0; q < n_data(u); q++)
+			if (input_node(l, u->input[q]) == nd)
+				return 1;
+	}
+	return 0;
+}
+
+/* TF1: the handle's reads get a conversion after them; assignments other
+ * than the saver's (variable initializers, never run by the loaders) get a
+ * Cast of their value to the stored dtype. */
+static int rewrite_top(wctx *c, const wvar *w)
+{
+	tfs_nodes l = tfs_graph_nodes(c->g);
+	size_t n0 = *l.n;
+	for (size_t i = 0; i < n0; i++) {
+		Tensorflow__NodeDef *nd = (*l.v)[i];
+		if (nd->n_input < 1 || input_node(l, nd->input[0]) != w->handle)
+			continue;
+		if (!strcmp(nd->op, "ReadVariableOp") || !strcmp(nd->op, "ResourceGather")) {
+			set_type_attr(nd, "dtype", c->dt);
+			if (!strcmp(nd->op, "ResourceGather") || has_value_users(l, nd))
+				TFS_TRY(dequantize_after(c, l, NULL, i, w));
+		} else if (!strcmp(nd->op, "AssignVariableOp") && attr_type(nd, "dtype") != c->dt && nd->n_input >= 2) {
+			char base[1100], *name;
+			snprintf(base, sizeof base, "%s/to_stored_dtype", nd->name);
+			if (!(name = fresh_name(l, base)))
+				return tfs_nomem();
+			Tensorflow__NodeDef *cast = node_new(name, "Cast", nd->device);
+			int rc = cast ? 0 : tfs_nomem();
+			if (rc == 0 && ((rc = node_input(cast, nd->input[1])) < 0 || (rc = node_attr(cast, "SrcT", av_type(TFS_DT_FLOAT))) < 0 ||
+			                (rc = node_attr(cast, "DstT", av_type(c->dt))) < 0 || (rc = node_attr(cast, "Truncate", av_bool(0))) < 0))
+				node_free(cast);
+			else if (rc == 0)
+				rc = nodes_append(l, cast);
+			if (rc == 0) {
+				nd = (*l.v)[i];
+				free(nd->input[1]);
+				nd->input[1] = name;
+				set_type_attr(nd, "dtype", c->dt);
+				name = NULL;
+			}
+			free(name);
+			TFS_TRY(rc);
+		}
+	}
+	return 0;
 }
 
 static int rewrite(wctx *c)
@@ -1187,7 +1318,7 @@ static int rewrite(wctx *c)
 				tfs_ref_parse(nd->input[0], &r);
 				if (!tfs_ref_is(&r, an))
 					continue;
-				TFS_TRY(dequantize_after(c, fd, i, &c->v[s->v[0]]));
+				TFS_TRY(dequantize_after(c, tfs_function_nodes(fd), fd, i, &c->v[s->v[0]]));
 			}
 		}
 	}
@@ -1198,6 +1329,8 @@ static int rewrite(wctx *c)
 		if (!w->sel)
 			continue;
 		saver_all(c, w, c->dt, 1);
+		if (c->tf1)
+			TFS_TRY(rewrite_top(c, w));
 		for (size_t o = 0; og && o < c->n_obj; o++)
 			if (c->obj_var[o] == (int32_t)i && og->nodes[o]->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_VARIABLE)
 				og->nodes[o]->variable->dtype = (Tensorflow__DataType)c->dt;
@@ -1366,15 +1499,16 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		w->considered = 1;
 		w->sel = 1;
 	}
-	if (!c.mg->object_graph_def) {
+	c.tf1 = !c.mg->object_graph_def;
+	if (c.tf1 && m->sm->n_meta_graphs > 1) {
 		if (c.nv) {
 			size_t n = 0;
 			for (size_t i = 0; i < c.nv; i++)
 				n += !has_inc || regexec(&inc, c.v[i].key, 0, NULL, 0) == 0;
 			if (n) {
 				rc = tfs_err(TFSHRINK_EUNSUPPORTED, m->dir, -1,
-				             "--weights: TF1 graphs (no object graph) are not supported yet; %zu float32 weight(s) "
-				             "would be selected (run without --weights, or --exclude them)", n);
+				             "--weights: TF1 models with several meta graphs are not supported; %zu float32 "
+				             "weight(s) would be selected (run without --weights, or --exclude them)", n);
 				goto done;
 			}
 		}
@@ -1413,6 +1547,10 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 			unselect(w, "not matched by --include%s%s", "", "");
 		else if (has_exc && matches(&exc, w))
 			unselect(w, "matched by --exclude%s%s", "", "");
+		else if (!w->handle && c.tf1 && tfs_nodes_find(tfs_graph_nodes(c.g), w->key) &&
+		         strncmp(tfs_nodes_find(tfs_graph_nodes(c.g), w->key)->op, "Variable", 8) == 0)
+			unselect(w, "a TF1 reference variable (%s) is not supported%s",
+			         tfs_nodes_find(tfs_graph_nodes(c.g), w->key)->op, "");
 		else if (!w->handle)
 			unselect(w, "the graph's saver does not restore it into a variable handle%s%s", "", "");
 		else if (attr_type(w->handle, "dtype") != TFS_DT_FLOAT)

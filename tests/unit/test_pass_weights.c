@@ -5,7 +5,8 @@
  * by a Cast to float32 (and a Mul by a scale Const for int8) that takes over
  * all its consumers, the output reopens with verified checksums; selection
  * (regexes, minimum size), the float16 range guard, NaN/Inf for int8,
- * all-zero tensors, --min-sqnr, TF1 refusal and version-1 options. */
+ * all-zero tensors, --min-sqnr, TF1 resource and reference variables and
+ * version-1 options. */
 #include "testutil.h"
 
 #include <math.h>
@@ -62,7 +63,7 @@ static tfshrink_shrink_report *shrink(tfshrink_model *m, const tfshrink_shrink_o
 static const tfshrink_weight_result *result(const tfshrink_shrink_report *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_weights; i++)
-		if (!strcmp(r->weights[i].name, name))
+		if (!strcmp(r->weights[i].name, name) || !strcmp(r->weights[i].key, name))
 			return &r->weights[i];
 	fail_msg("no weight result for %s", name);
 	return NULL;
@@ -452,15 +453,39 @@ static void test_guards(void **state)
 	tfshrink_model_free(m);
 }
 
-static void test_tf1_refused_and_v1_options(void **state)
+static void test_tf1_and_v1_options(void **state)
 {
 	(void)state;
+	/* TF1: the resource variable (an embedding read through a top-level
+	 * ResourceGather) is converted, reference variables stay float32. */
 	tfshrink_model *m = open_fixture("tf1_adam_builder", 0);
 	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
-	o.weights = TFSHRINK_WEIGHTS_FP16;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
 	o.min_elements = 2;
-	tfshrink_shrink_report *r = NULL;
-	tu_assert_error(tfshrink_model_shrink(m, &o, &r), TFSHRINK_EUNSUPPORTED, "TF1");
+	tfshrink_shrink_report *r = shrink(m, &o);
+	const tfshrink_weight_result *w = result(r, "model/emb");
+	assert_true(w->quantized);
+	assert_string_equal(w->scheme, "int8/row");
+	w = result(r, "model/w");
+	assert_false(w->quantized);
+	assert_non_null(strstr(w->reason, "reference variable (VariableV2)"));
+	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+	int gather = 0, assign = 0, restore = 0;
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Tensorflow__NodeDef *n = g->node[i];
+		if (n->n_input < 1 || strcmp(n->input[0], "model/emb"))
+			continue;
+		gather += !strcmp(n->op, "ResourceGather") && type_attr(n, "dtype") == TFS_DT_INT8;
+		assign += !strcmp(n->op, "AssignVariableOp") && type_attr(n, "dtype") == TFS_DT_INT8;
+	}
+	for (size_t i = 0; i < g->n_node; i++)
+		if (!strcmp(g->node[i]->op, "RestoreV2"))
+			restore += count_dtype_in_list(tfs_node_attr(g->node[i], "dtypes"), TFS_DT_INT8);
+	assert_true(gather >= 1);
+	assert_true(assign >= 2); /* the initializer (its value cast) and the saver's */
+	assert_int_equal(restore, 1);
+	write_and_reopen(m, r, "tf1", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
 
 	/* A version-1 caller: no weights field is read, nothing is quantized. */
@@ -487,7 +512,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_int8_gather_per_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guards, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tf1_refused_and_v1_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tf1_and_v1_options, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
