@@ -941,6 +941,60 @@ static int refresh_embedded_ckpt_graph(ts *t, size_t old_nodes)
 	return 0;
 }
 
+/* *out = 1 if some SaveV2 of the traced save function saves only keys of
+ * objects about to be removed. */
+static int save_shard_emptied(ts *t, int *out)
+{
+	*out = 0;
+	tfs_traced_saver s;
+	tfs_traced_saver_find(t->m, &s);
+	if (!s.save_fn || !t->m->ckpt_graph)
+		return 0;
+	int32_t *cmap = malloc(t->n * sizeof *cmap);
+	if (!cmap)
+		return tfs_nomem();
+	int rc = tfs_objgraph_ckpt_map(t->m, cmap);
+	tfs_keyset gone;
+	tfs_keyset_init(&gone);
+	for (size_t i = 0; rc == 0 && i < t->n; i++) {
+		if (!t->del[i] || cmap[i] < 0 || (size_t)cmap[i] >= t->m->ckpt_graph->n_nodes)
+			continue;
+		const Tensorflow__TrackableObjectGraph__TrackableObject *co = t->m->ckpt_graph->nodes[cmap[i]];
+		for (size_t a = 0; a < co->n_attributes && rc == 0; a++)
+			rc = tfs_keyset_add(&gone, co->attributes[a]->checkpoint_key);
+	}
+	Tensorflow__FunctionDef *f = s.save_fn;
+	for (size_t i = 0; rc == 0 && i < f->n_node_def && !*out; i++) {
+		const Tensorflow__NodeDef *sv = f->node_def[i];
+		if (strcmp(sv->op, "SaveV2") || sv->n_input < 2)
+			continue;
+		char *cn = ref_name(sv->input[1]);
+		if (!cn) {
+			rc = tfs_nomem();
+			break;
+		}
+		const Tensorflow__NodeDef *c = tfs_nodes_find(tfs_function_nodes(f), cn);
+		free(cn);
+		const Tensorflow__AttrValue *v = c ? tfs_node_attr(c, "value") : NULL;
+		if (!v || v->value_case != TENSORFLOW__ATTR_VALUE__VALUE_TENSOR || !v->tensor->n_string_val)
+			continue;
+		size_t kept = 0;
+		for (size_t k = 0; k < v->tensor->n_string_val && rc == 0; k++) {
+			char *key = strndup((const char *)v->tensor->string_val[k].data, v->tensor->string_val[k].len);
+			if (!key) {
+				rc = tfs_nomem();
+				break;
+			}
+			kept += !tfs_keyset_has(&gone, key);
+			free(key);
+		}
+		*out = rc == 0 && kept == 0;
+	}
+	tfs_keyset_free(&gone);
+	free(cmap);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ run */
 
 static void ts_free(ts *t)
@@ -1125,6 +1179,20 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 	if (n_del == 0) {
 		snprintf(ctx->summary, sizeof ctx->summary, "no training state found");
 		goto done;
+	}
+
+	/* A save shard holding nothing but training state would leave a SaveV2
+	 * with no tensor (which TensorFlow rejects): leave such models alone. */
+	{
+		int empties = 0;
+		if ((rc = save_shard_emptied(&t, &empties)) < 0)
+			goto done;
+		if (empties) {
+			rc = tfs_model_note(m, "training-state: not removed: a save shard of the traced save function "
+			                       "holds only training state");
+			snprintf(ctx->summary, sizeof ctx->summary, "left alone: a save shard holds only training state");
+			goto done;
+		}
 	}
 
 	/* Bundle entries removed so far, to tell which the object graphs remove. */

@@ -66,6 +66,8 @@ static int run_pass(tfshrink_model *m, int keep_objects, uint64_t *items, char *
 }
 
 /* Training-state keys by name (independent of how the pass finds them). */
+static char *xstrdup(const char *s);
+
 static int g_keep_metrics; /* --keep-objects with keras_metadata.pb: metrics stay */
 
 static int is_training_key(const char *k, const char *opt_prefix)
@@ -341,6 +343,38 @@ static void test_signature_capture_keeps(void **state)
 	restore_keys(m, keys, sizeof keys);
 	assert_non_null(strstr(keys, "opt/iter/.ATTRIBUTES/VARIABLE_VALUE\n"));
 	assert_null(strstr(keys, "OPTIMIZER_SLOT"));
+	tfshrink_model_free(m);
+	free(d);
+}
+
+/* A save shard holding only training state would leave an empty SaveV2:
+ * the pass then leaves the model alone, with a note. (Simulated by making
+ * the SaveV2 key list name only optimizer keys.) */
+static void test_save_shard_only_training_state(void **state)
+{
+	(void)state;
+	char *d = tu_fixture("keras2_mlp_adam");
+	tfshrink_model *m = open_model(d, 0);
+	tfs_traced_saver s;
+	assert_int_equal(tfs_traced_saver_find(m, &s), 0);
+	Tensorflow__NodeDef *names = tfs_nodes_find(tfs_function_nodes(s.save_fn), "SaveV2/tensor_names");
+	assert_non_null(names);
+	Tensorflow__TensorProto *t = tfs_node_attr(names, "value")->tensor;
+	for (size_t i = 0; i < t->n_string_val; i++) {
+		free(t->string_val[i].data);
+		t->string_val[i].data = (uint8_t *)xstrdup("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE");
+		t->string_val[i].len = strlen((const char *)t->string_val[i].data);
+	}
+	size_t before = protobuf_c_message_get_packed_size(&m->sm->base), notes = m->n_notes;
+	uint64_t items = 99;
+	char summary[256];
+	assert_int_equal(run_pass(m, 0, &items, summary), 0);
+	assert_int_equal(items, 0);
+	assert_non_null(strstr(summary, "left alone"));
+	assert_true(m->n_notes > notes);
+	assert_int_equal(protobuf_c_message_get_packed_size(&m->sm->base), before);
+	for (size_t k = 0; k < m->bundle->n; k++)
+		assert_false(tfs_model_entry_removed(m, k));
 	tfshrink_model_free(m);
 	free(d);
 }
@@ -707,6 +741,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keras2_cnn_bn_adam, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tfmodule_multi_sig, setup, teardown),
 		cmocka_unit_test(test_signature_capture_keeps),
+		cmocka_unit_test(test_save_shard_only_training_state),
 		cmocka_unit_test(test_untouched),
 		cmocka_unit_test_setup_teardown(test_real_models, setup, teardown),
 		cmocka_unit_test(test_shrink_reports_pass),
