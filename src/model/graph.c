@@ -502,6 +502,8 @@ static int ckpt_remove(tfshrink_model *m, uint8_t *del)
 {
 	Tensorflow__TrackableObjectGraph *g = m->ckpt_graph;
 	size_t n = g->n_nodes;
+	if (n == 0) /* an empty graph (a hostile checkpoint): the walk below starts at node 0 */
+		return 0;
 	/* Also remove what only removed nodes led to. */
 	uint8_t *seen = calloc(n, 1);
 	size_t *queue = malloc(n * sizeof *queue);
