@@ -40,7 +40,8 @@
  *    names must be relative paths inside assets/ (no '/' prefix, no '.' or
  *    '..' or empty component), one asset tensor may not be given two
  *    different files, and in TF2 models (an object graph) each listed file
- *    must exist under assets/ (the TF2 loader reads them; TF1 loaders only
+ *    (or directory of files) must exist under assets/ (the TF2 loader reads
+ *    them; TF1 loaders only
  *    feed their paths, and TF Serving's own test models lack some). Symbolic
  *    links leaving the directory are refused by the directory walk.
  *  - The SavedObjectGraph: every object id it holds (children, dependencies,
@@ -732,10 +733,12 @@ static int check_assets(checker *c)
 			break;
 		}
 		if (!bsearch(rel, c->m->files, c->m->n_files, sizeof *c->m->files, cmp_file_rel)) {
+			/* or a directory of files (TF2 copies those whole); the walk
+			 * already refused symbolic links to directories */
 			char *p = tfs_path_join(c->m->dir, rel);
-			rc = p ? tfs_err(TFSHRINK_ENOTFOUND, p, -1, "asset '" Q "' is listed but the file is missing",
-			                 v[i].filename)
-			       : TFSHRINK_ENOMEM;
+			rc = !p ? TFSHRINK_ENOMEM
+			   : tfs_is_dir(p) ? 0
+			   : tfs_err(TFSHRINK_ENOTFOUND, p, -1, "asset '" Q "' is listed but the file is missing", v[i].filename);
 			free(p);
 		}
 	}

@@ -577,6 +577,19 @@ static void asset_in_subdir(Tensorflow__SavedModel *sm, const char *d)
 	set_str(&mg0(sm)->asset_file_def[0]->filename, "sub/dir/vocab.txt");
 	tu_write(d, "assets/sub/dir/vocab.txt", "a\nb\n", 4);
 }
+/* TF2 assets may be directories of files */
+static void asset_directory(Tensorflow__SavedModel *sm, const char *d)
+{
+	set_str(&mg0(sm)->asset_file_def[0]->filename, "vocabdir");
+	tu_write(d, "assets/vocabdir/part-0.txt", "a\nb\n", 4);
+	tu_write(d, "assets/vocabdirX", "x", 1); /* only looks like it */
+}
+static void asset_not_a_directory(Tensorflow__SavedModel *sm, const char *d)
+{
+	set_str(&mg0(sm)->asset_file_def[0]->filename, "vocabdir");
+	tu_write(d, "assets/vocabdirX", "x", 1);
+	tu_write(d, "assets/vocabdir.txt", "x", 1);
+}
 
 static void test_assets(void **state)
 {
@@ -593,6 +606,8 @@ static void test_assets(void **state)
 	g_asset_name = "not_there.txt";
 	edited(TF2, asset_rename, TFSHRINK_ENOTFOUND, "asset 'not_there.txt'", "assets/not_there.txt");
 	edited(TF2, asset_in_subdir, TFSHRINK_OK, NULL, NULL);
+	edited(TF2, asset_directory, TFSHRINK_OK, NULL, NULL);
+	edited(TF2, asset_not_a_directory, TFSHRINK_ENOTFOUND, "asset 'vocabdir' is listed", "assets/vocabdir");
 }
 
 /* --------------------------------------------- object graph, variables */
