@@ -110,7 +110,8 @@ static void print_text(const tfshrink_shrink_report *r, int dry)
 		if (!p->ran)
 			printf("%-18s %12s %8s  %s\n", p->name, "-", "-", "skipped");
 		else
-			printf("%-18s %12" PRIu64 " %8" PRIu64 "  %.58s\n", p->name, p->bytes_saved, p->items, p->summary);
+			printf("%-18s %12" PRIu64 " %8" PRIu64 "  %.*s%s\n", p->name, p->bytes_saved, p->items,
+			       strlen(p->summary) > 58 ? 55 : 58, p->summary, strlen(p->summary) > 58 ? "..." : "");
 	}
 	double pct = r->input_bytes ? 100.0 * (double)(r->input_bytes - (r->bytes_after < r->input_bytes ? r->bytes_after : r->input_bytes)) / (double)r->input_bytes : 0;
 	printf("\n%s: %s -> %s (%.1f%% smaller; a plain rewrite would be %s)\n", dry ? "forecast" : "size",
