@@ -148,7 +148,12 @@ static int make_plan(tfshrink_model *m, plan *p)
 	for (size_t k = 0; at && k < p->n; k++) {
 		plan_item *it = &p->v[k];
 		const plan_item *t = it->share_with && it->share_with <= b->n ? at[it->share_with - 1] : NULL;
-		if (!t || t->share_with || t == it || !it->src || !t->src || it->len != t->len || t->entry.n_slices)
+		/* Both replaced (e.g. both quantized by the weights pass): still
+		 * shared when the new bytes are equal too. */
+		int both_mem = t && it->mem && t->mem && it->len == t->len && it->entry.dtype == t->entry.dtype &&
+		               (it->len == 0 || !memcmp(it->mem, t->mem, (size_t)it->len));
+		if (!t || t->share_with || t == it || (!both_mem && (!it->src || !t->src)) || it->len != t->len ||
+		    t->entry.n_slices)
 			it->share_with = 0;
 	}
 	const plan_item *prev = NULL;
@@ -188,6 +193,7 @@ static int make_plan(tfshrink_model *m, plan *p)
 		it->entry.shard_id = it->shard;
 		it->entry.offset = (int64_t)it->off;
 		it->entry.size = (int64_t)it->len;
+		it->entry.crc32c = t->entry.crc32c; /* same bytes */
 	}
 	free(at);
 	qsort_r(by_key, p->n, sizeof *by_key, cmp_key_item, b);

@@ -503,6 +503,42 @@ static void test_tf1_and_v1_options(void **state)
 	tfshrink_model_free(m);
 }
 
+static void test_dedupe_kept(void **state)
+{
+	(void)state;
+	/* dupes: w1 and w2 hold the same values and dedupe stores them once;
+	 * quantized, their new bytes are equal too and stay stored once. */
+	tfshrink_model *m = open_fixture("dupes", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	o.min_elements = 100;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	assert_true(result(r, "w1")->quantized);
+	assert_true(result(r, "w2")->quantized);
+	char *out = tfs_path_join(g_tmp, "dupes");
+	if (tfshrink_model_write(m, out, NULL) < 0)
+		fail_msg("write: %s", tfshrink_error_last()->message);
+	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
+	oo.verify_crc = 1;
+	tfshrink_model *m2 = NULL;
+	if (tfshrink_model_open(&m2, out, &oo) < 0)
+		fail_msg("reopen: %s", tfshrink_error_last()->message);
+	const tfs_bundle_entry *a = tfs_bundle_find(m2->bundle, result(r, "w1")->key, strlen(result(r, "w1")->key));
+	const tfs_bundle_entry *b = tfs_bundle_find(m2->bundle, result(r, "w2")->key, strlen(result(r, "w2")->key));
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal((int)a->proto->dtype, TFS_DT_HALF);
+	assert_int_equal(a->proto->offset, b->proto->offset);
+	assert_int_equal(a->proto->shard_id, b->proto->shard_id);
+	assert_int_equal(a->proto->crc32c, b->proto->crc32c);
+	assert_int_equal(tfs_bundle_verify(m2->bundle, a), 0);
+	assert_int_equal(tfs_bundle_verify(m2->bundle, b), 0);
+	tfshrink_model_free(m2);
+	free(out);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +549,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_selection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tf1_and_v1_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedupe_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
