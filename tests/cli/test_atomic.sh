@@ -8,7 +8,13 @@
 #      one replaces it; the input is unchanged (sha256 of every file).
 #      Temp dirs ".out.tfshrink-XXXXXX" beside the output may stay behind a
 #      kill mid-write (nothing can remove them after SIGKILL): they are
-#      counted, described and removed by this test.
+#      counted, described and removed by this test. What one holds: the
+#      output being built, mode 0700, in write order (saved_model.pb, then
+#      variables/variables.data-*, variables.index, assets and side files,
+#      fingerprint.pb), the last file cut short; or, killed during the
+#      clean-up after a --force swap, what is left of the old output.
+#      tfshrink never removes such dirs on a later run (another tfshrink may
+#      still be writing one); they are safe to delete when none runs.
 #  (b) A full disk (a 200 KiB tmpfs, mounted in a private mount namespace):
 #      exit 1, one line naming the file and saying "No space left on device",
 #      no output and no temp dir. Skipped (exit 77) when no tmpfs can be mounted.
