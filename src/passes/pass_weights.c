@@ -768,9 +768,10 @@ static int seed_top(wctx *c)
 			}
 			if (!w)
 				continue;
-			if (c->tf1) {
-				/* Reads get a conversion after them, assignments (restore,
-				 * initializer) the stored dtype; nothing else is followed. */
+			{
+				/* Reads get a conversion after them, assignments (TF1
+				 * restore, initializers) the stored dtype; nothing else is
+				 * followed. */
 				if (k == 0 && (!strcmp(nd->op, "ReadVariableOp") || !strcmp(nd->op, "AssignVariableOp")))
 					continue;
 				if (k == 0 && !strcmp(nd->op, "ResourceGather")) {
@@ -782,17 +783,6 @@ static int seed_top(wctx *c)
 				if (!is_harmless_op(nd->op))
 					unselect(w, "used at the top level by %s '%s'", nd->op, nd->name);
 				continue;
-			}
-			if (!strcmp(nd->op, "ReadVariableOp")) {
-				/* Its value may only go to the save function (old layout). */
-				for (size_t j = 0; j < *top.n; j++) {
-					Tensorflow__NodeDef *u = (*top.v)[j];
-					for (size_t q = 0; q < n_data(u); q++)
-						if (input_node(top, u->input[q]) == nd && u != c->sv.save_call)
-							unselect(w, "its value is read at the top level by '%s'%s", u->name, "");
-				}
-			} else if (!is_harmless_op(nd->op)) {
-				unselect(w, "used at the top level by %s '%s'", nd->op, nd->name);
 			}
 		}
 	}
@@ -852,7 +842,30 @@ static void collect_reads(wctx *c)
 
 /* Unselects variables whose arguments cannot all be rewritten; repeats
  * until stable (one unselection can spoil a shared argument). */
-static void resolve(wctx *c)
+/* 1 if the selected variables bound to b all got the same int8 bytes and
+ * scales (one scale Const then serves them all: Keras 3 exports track each
+ * weight twice, as separate variables holding the same values). */
+static int same_int8(const wctx *c, const ids *b)
+{
+	const wvar *a = NULL;
+	for (size_t j = 0; j < b->n; j++) {
+		if (b->v[j] < 0)
+			return 0;
+		const wvar *w = &c->v[b->v[j]];
+		if (!w->data || !w->scales)
+			return 0;
+		if (!a) {
+			a = w;
+			continue;
+		}
+		if (w->len != a->len || w->n_scales != a->n_scales || w->axis != a->axis || w->ndims != a->ndims ||
+		    memcmp(w->data, a->data, (size_t)w->len) || memcmp(w->scales, a->scales, w->n_scales * sizeof *w->scales))
+			return 0;
+	}
+	return 1;
+}
+
+static void resolve(wctx *c, int quantized)
 {
 	int int8 = c->o->weights == TFSHRINK_WEIGHTS_INT8;
 	for (int changed = 1; changed;) {
@@ -866,15 +879,15 @@ static void resolve(wctx *c)
 				else
 					bad = 1;
 			}
-			if (int8 && b->n > 1)
-				bad = 1;
-			if (!any_sel || !bad)
+			int int8_shared = !bad && int8 && b->n > 1 && quantized && !same_int8(c, b);
+			if (!any_sel || !(bad || int8_shared))
 				continue;
 			for (size_t j = 0; j < b->n; j++)
 				if (b->v[j] >= 0 && c->v[b->v[j]].sel) {
 					unselect(&c->v[b->v[j]],
 					         b->poison ? "its handle is used in a way the rewrite does not follow%s%s"
-					                   : "shares a function argument with a variable that stays float32%s%s",
+					         : int8_shared ? "shares a function argument with a variable whose int8 values differ%s%s"
+					                       : "shares a function argument with a variable that stays float32%s%s",
 					         "", "");
 					changed = 1;
 				}
@@ -1009,13 +1022,14 @@ done:
 
 /* Replaces every use of output `old` in l (data inputs and, for functions,
  * return values) by `new_`, except in node skip. */
-static int rewire(tfs_nodes l, Tensorflow__FunctionDef *f, const char *old, const char *new_, const Tensorflow__NodeDef *skip)
+static int rewire(tfs_nodes l, Tensorflow__FunctionDef *f, const char *old, const char *new_, const Tensorflow__NodeDef *skip,
+                  const Tensorflow__NodeDef *skip2)
 {
 	char old0[1200];
 	snprintf(old0, sizeof old0, "%s:0", old);
 	for (size_t i = 0; i < *l.n; i++) {
 		Tensorflow__NodeDef *nd = (*l.v)[i];
-		if (nd == skip || !strcmp(nd->op, "SaveV2")) /* the saver keeps the stored dtype */
+		if (nd == skip || nd == skip2 || !strcmp(nd->op, "SaveV2")) /* the saver keeps the stored dtype */
 			continue;
 		for (size_t k = 0; k < nd->n_input; k++)
 			if (!strcmp(nd->input[k], old) || (!l.in_function && !strcmp(nd->input[k], old0))) {
@@ -1191,7 +1205,7 @@ static int dequantize_after(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, si
 			goto done;
 		out0(l, out, sizeof out, mul_name, "z");
 	}
-	rc = rewire(l, f, old, out, tfs_nodes_find(l, cast_name));
+	rc = rewire(l, f, old, out, tfs_nodes_find(l, cast_name), l.in_function ? NULL : c->sv.save_call);
 done:
 	free(rname);
 	free(dev);
@@ -1226,11 +1240,11 @@ static void retype_arg(wctx *c, Tensorflow__FunctionDef *f, size_t a)
 }
 
 /* 1 if a top-level node other than SaveV2 reads output 0 of nd. */
-static int has_value_users(tfs_nodes l, const Tensorflow__NodeDef *nd)
+static int has_value_users(const wctx *c, tfs_nodes l, const Tensorflow__NodeDef *nd)
 {
 	for (size_t j = 0; j < *l.n; j++) {
 		const Tensorflow__NodeDef *u = (*l.v)[j];
-		if (!strcmp(u->op, "SaveV2"))
+		if (!strcmp(u->op, "SaveV2") || u == c->sv.save_call)
 			continue;
 		for (size_t q = 0; q < n_data(u); q++)
 			if (input_node(l, u->input[q]) == nd)
@@ -1239,9 +1253,10 @@ static int has_value_users(tfs_nodes l, const Tensorflow__NodeDef *nd)
 	return 0;
 }
 
-/* TF1: the handle's reads get a conversion after them; assignments other
- * than the saver's (variable initializers, never run by the loaders) get a
- * Cast of their value to the stored dtype. */
+/* Top level: the handle's reads get a conversion after them (unless only
+ * the saver reads them); assignments other than the saver's (variable
+ * initializers, never run by the loaders) get a Cast of their value to the
+ * stored dtype. */
 static int rewrite_top(wctx *c, const wvar *w)
 {
 	tfs_nodes l = tfs_graph_nodes(c->g);
@@ -1252,7 +1267,7 @@ static int rewrite_top(wctx *c, const wvar *w)
 			continue;
 		if (!strcmp(nd->op, "ReadVariableOp") || !strcmp(nd->op, "ResourceGather")) {
 			set_type_attr(nd, "dtype", c->dt);
-			if (!strcmp(nd->op, "ResourceGather") || has_value_users(l, nd))
+			if (!strcmp(nd->op, "ResourceGather") || has_value_users(c, l, nd))
 				TFS_TRY(dequantize_after(c, l, NULL, i, w));
 		} else if (!strcmp(nd->op, "AssignVariableOp") && attr_type(nd, "dtype") != c->dt && nd->n_input >= 2) {
 			char base[1100], *name;
@@ -1329,8 +1344,7 @@ static int rewrite(wctx *c)
 		if (!w->sel)
 			continue;
 		saver_all(c, w, c->dt, 1);
-		if (c->tf1)
-			TFS_TRY(rewrite_top(c, w));
+		TFS_TRY(rewrite_top(c, w));
 		for (size_t o = 0; og && o < c->n_obj; o++)
 			if (c->obj_var[o] == (int32_t)i && og->nodes[o]->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_VARIABLE)
 				og->nodes[o]->variable->dtype = (Tensorflow__DataType)c->dt;
@@ -1571,11 +1585,11 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 	for (size_t i = 0; i < c.nv; i++)
 		if (c.v[i].sel && !saver_all(&c, &c.v[i], c.dt, 0))
 			unselect(&c.v[i], "its save/restore chain has a shape the rewrite does not handle%s%s", "", "");
-	resolve(&c);
+	resolve(&c, 0);
 	for (size_t i = 0; i < c.nv; i++)
 		if (c.v[i].sel && (rc = quantize(&c, &c.v[i])) < 0)
 			goto done;
-	resolve(&c);
+	resolve(&c, 1);
 	if ((rc = build_results(&c)) < 0 || (rc = rewrite(&c)) < 0)
 		goto done;
 	uint64_t before = 0, after = 0;
