@@ -12,7 +12,6 @@
  * shrinks and writes an output that reopens with every checksum verified. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <stdlib.h>
@@ -204,14 +203,21 @@ static tfshrink_model *expect_open(const char *dir, int code, const char *needle
 
 typedef void (*edit_fn)(Tensorflow__SavedModel *sm, const char *dir);
 
-/* Copies `fixture`, edits its saved_model.pb, and checks what open says. */
-static void edited(const char *fixture, edit_fn fn, int code, const char *needle, const char *path_end)
+/* A copy of `fixture` with its saved_model.pb edited by fn. */
+static char *edited_copy(const char *fixture, edit_fn fn)
 {
 	char *dir = copy_fixture(fixture);
 	Tensorflow__SavedModel *sm = load_sm(dir);
 	fn(sm, dir);
 	save_sm(dir, sm);
 	tensorflow__saved_model__free_unpacked(sm, NULL);
+	return dir;
+}
+
+/* Copies `fixture`, edits its saved_model.pb, and checks what open says. */
+static void edited(const char *fixture, edit_fn fn, int code, const char *needle, const char *path_end)
+{
+	char *dir = edited_copy(fixture, fn);
 	tfshrink_model_free(expect_open(dir, code, needle, path_end));
 	tfs_remove_tree(dir);
 	free(dir);
@@ -628,28 +634,17 @@ static void test_object_graph_and_variables(void **state)
 	char *dir = copy_fixture(TF1);
 	no_variables(NULL, dir);
 	tfshrink_model *m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, NULL, &r))
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
-	char *out = tu_tmp_path("tf1_novars_out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_shrink_report_free(r);
+	tfshrink_shrink_report_free(tu_shrink(m, NULL));
+	tfshrink_model_free(tu_write_reopen(m, "tf1_novars_out", NULL));
 	tfshrink_model_free(m);
-	tfshrink_model_free(expect_open(out, TFSHRINK_OK, NULL, NULL));
-	free(out);
 	free(dir);
 }
 
 /* --------------------------------------------- 15: two meta graphs */
 
-/* A TF2 model with a second meta graph (its own library and object graph)
- * shrinks: the passes edit the first, and neither the second's functions nor
- * the check of its object graph may depend on the first's library. */
-static void test_second_meta_graph_shrinks(void **state)
+/* Appends a copy of the first meta graph, tagged "gpu"; returns it. */
+static Tensorflow__MetaGraphDef *add_meta_graph_copy(Tensorflow__SavedModel *sm)
 {
-	(void)state;
-	char *dir = copy_fixture("keras2_mlp_adam");
-	Tensorflow__SavedModel *sm = load_sm(dir);
 	uint8_t *buf;
 	size_t n;
 	assert_int_equal(tfs_pb_pack(&mg0(sm)->base, &buf, &n), 0);
@@ -661,25 +656,34 @@ static void test_second_meta_graph_shrinks(void **state)
 	mi->tags[mi->n_tags++] = xstrdup("gpu");
 	sm->meta_graphs = xgrow(sm->meta_graphs, sm->n_meta_graphs, sizeof *sm->meta_graphs);
 	sm->meta_graphs[sm->n_meta_graphs++] = copy;
-	save_sm(dir, sm);
-	tensorflow__saved_model__free_unpacked(sm, NULL);
+	return copy;
+}
 
+static void gpu_meta_graph(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	add_meta_graph_copy(sm);
+}
+
+/* A TF2 model with a second meta graph (its own library and object graph)
+ * shrinks: the passes edit the first, and neither the second's functions nor
+ * the check of its object graph may depend on the first's library. */
+static void test_second_meta_graph_shrinks(void **state)
+{
+	(void)state;
+	char *dir = edited_copy("keras2_mlp_adam", gpu_meta_graph);
 	tfshrink_model *m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, NULL, &r))
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	tfshrink_shrink_report *r = tu_shrink(m, NULL);
 	assert_true(r->bytes_after < r->bytes_before);
-	char *out = tu_tmp_path("two_mg_out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_shrink_report_free(r);
-	tfshrink_model_free(m);
 	/* reopening runs the open-time checks: every object graph's functions exist */
-	m = expect_open(out, TFSHRINK_OK, NULL, NULL);
+	char *out;
+	tfshrink_model_free(tu_write_reopen(m, "two_mg_out", &out));
+	tfshrink_model_free(m);
 	Tensorflow__SavedModel *o = load_sm(out);
 	assert_int_equal(o->n_meta_graphs, 2);
 	assert_true(o->meta_graphs[1]->object_graph_def->n_concrete_functions > 0);
 	tensorflow__saved_model__free_unpacked(o, NULL);
-	tfshrink_model_free(m);
 	free(out);
 	free(dir);
 }
@@ -719,9 +723,7 @@ static void test_deep_checkpoint_graph_shrinks(void **state)
 	}
 	g->n_nodes = base + DEPTH;
 	m->ckpt_graph_dirty = 1;
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, NULL, &r))
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	tfshrink_shrink_report *r = tu_shrink(m, NULL);
 	assert_true(r->bytes_after < r->bytes_before);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
@@ -765,44 +767,23 @@ static void test_audit_fixture(void **state)
 }
 
 /* Models without such ops report none: their own savers are not listed. */
-static void audit_clean_under(const char *root, size_t *n)
-{
-	DIR *d = opendir(root);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "audit_readfile"))
-			continue;
-		char *dir = tfs_path_join(root, de->d_name);
-		char *pb = tfs_path_join(dir, "saved_model.pb"), *pbt = tfs_path_join(dir, "saved_model.pbtxt");
-		if (tfs_is_file(pb) || tfs_is_file(pbt)) {
-			tfshrink_model *m;
-			tfshrink_report *r = inspect_dir(dir, &m);
-			if (r->n_audit)
-				fail_msg("%s: audit lists %s", dir, r->audit[0]);
-			tfshrink_report_free(r);
-			tfshrink_model_free(m);
-			(*n)++;
-		}
-		free(pb);
-		free(pbt);
-		free(dir);
-	}
-	closedir(d);
-}
-
 static void test_audit_clean_models(void **state)
 {
 	(void)state;
 	size_t n = 0;
-	char *fx = tu_fixture("");
-	audit_clean_under(fx, &n);
-	free(fx);
-	char *real = tu_realmodel("");
-	if (real)
-		audit_clean_under(real, &n);
-	free(real);
+	tu_models ml = tu_all_models();
+	for (size_t i = 0; i < ml.n; i++) {
+		if (!strcmp(tu_base(ml.dir[i]), "audit_readfile"))
+			continue;
+		tfshrink_model *m;
+		tfshrink_report *r = inspect_dir(ml.dir[i], &m);
+		if (r->n_audit)
+			fail_msg("%s: audit lists %s", ml.dir[i], r->audit[0]);
+		tfshrink_report_free(r);
+		tfshrink_model_free(m);
+		n++;
+	}
+	tu_models_free(&ml);
 	assert_true(n >= 8);
 }
 
@@ -840,11 +821,7 @@ static void set_attr_s(Tensorflow__NodeDef *n, const char *key, const char *v)
 static void audited(const char *fixture, edit_fn fn, const char *const *want_ops, const char *const *want_loc,
                     size_t n_want)
 {
-	char *dir = copy_fixture(fixture);
-	Tensorflow__SavedModel *sm = load_sm(dir);
-	fn(sm, dir);
-	save_sm(dir, sm);
-	tensorflow__saved_model__free_unpacked(sm, NULL);
+	char *dir = edited_copy(fixture, fn);
 	tfshrink_model *m;
 	tfshrink_report *r = inspect_dir(dir, &m);
 	if (r->n_audit != n_want) {
@@ -899,20 +876,9 @@ static void tf2_risky_functions(Tensorflow__SavedModel *sm, const char *d)
 static void second_meta_graph(Tensorflow__SavedModel *sm, const char *d)
 {
 	(void)d;
-	uint8_t *buf;
-	size_t n;
-	assert_int_equal(tfs_pb_pack(&mg0(sm)->base, &buf, &n), 0);
-	Tensorflow__MetaGraphDef *copy = NULL;
-	assert_int_equal(tfs_pb_unpack(&tensorflow__meta_graph_def__descriptor, buf, n, "copy", (ProtobufCMessage **)&copy), 0);
-	free(buf);
-	Tensorflow__GraphDef *g = copy->graph_def;
+	Tensorflow__GraphDef *g = add_meta_graph_copy(sm)->graph_def;
 	g->node = xgrow(g->node, g->n_node, sizeof *g->node);
 	g->node[g->n_node++] = new_node("drop", "WriteFile");
-	Tensorflow__MetaGraphDef__MetaInfoDef *mi = copy->meta_info_def;
-	mi->tags = xgrow(mi->tags, mi->n_tags, sizeof *mi->tags);
-	mi->tags[mi->n_tags++] = xstrdup("gpu");
-	sm->meta_graphs = xgrow(sm->meta_graphs, sm->n_meta_graphs, sizeof *sm->meta_graphs);
-	sm->meta_graphs[sm->n_meta_graphs++] = copy;
 }
 
 static void test_audit_ops(void **state)
@@ -925,11 +891,7 @@ static void test_audit_ops(void **state)
 	static const char *const loc2[] = { "__inference__traced_restore_", "__inference_lookup_", "__inference_lookup_" };
 	audited(TF2, tf2_risky_functions, ops2, loc2, 3);
 	/* the second meta graph's finding says which meta graph it is in */
-	char *dir = copy_fixture(TF1);
-	Tensorflow__SavedModel *sm = load_sm(dir);
-	second_meta_graph(sm, dir);
-	save_sm(dir, sm);
-	tensorflow__saved_model__free_unpacked(sm, NULL);
+	char *dir = edited_copy(TF1, second_meta_graph);
 	tfshrink_model *m;
 	tfshrink_report *r = inspect_dir(dir, &m);
 	assert_int_equal(r->n_audit, 1);
@@ -984,21 +946,14 @@ static void corpus_ok(const char *dir, const char *name, const char *audit, int 
 		return;
 	}
 	tfshrink_report_free(r);
-	tfshrink_shrink_report *sr = NULL;
-	if (tfshrink_model_shrink(m, NULL, &sr))
-		fail_msg("%s: shrink: %s", name, tfshrink_error_last()->message);
-	char *out = NULL;
-	assert_true(asprintf(&out, "%s.out", dir) > 0);
-	if (tfshrink_model_write(m, out, NULL))
-		fail_msg("%s: write: %s", name, tfshrink_error_last()->message);
-	tfshrink_shrink_report_free(sr);
-	tfshrink_model_free(m);
-	if (tfshrink_model_open(&m, out, &oo))
-		fail_msg("%s: reopen: %s (%s)", name, tfshrink_error_last()->message,
-		         tfshrink_error_last()->path ? tfshrink_error_last()->path : "-");
+	tfshrink_shrink_report_free(tu_shrink(m, NULL));
+	char *out_name = NULL, *out;
+	assert_true(asprintf(&out_name, "%s.out", name) > 0);
+	tfshrink_model_free(tu_write_reopen(m, out_name, &out));
 	tfshrink_model_free(m);
 	tfs_remove_tree(out);
 	free(out);
+	free(out_name);
 }
 
 static void test_corpus(void **state)

@@ -31,12 +31,6 @@ static const char *errpath(void)
 	return p ? p : "-";
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /* ------------------------------------------------- an independent walk */
 
 typedef struct flist {
@@ -148,55 +142,6 @@ static int has_temp_entries(const char *dir)
 
 /* ------------------------------------------------------------ models */
 
-typedef struct model_list {
-	char **dir;
-	size_t n;
-} model_list;
-
-static void add_models_under(model_list *ml, const char *root)
-{
-	struct dirent **names;
-	int n = scandir(root, &names, NULL, alphasort);
-	if (n < 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		char *p = tu_join(root, names[i]->d_name);
-		char *pb = tu_join(p, "saved_model.pb"), *pbt = tu_join(p, "saved_model.pbtxt");
-		if (names[i]->d_name[0] != '.' && tfs_is_dir(p) && (tfs_is_file(pb) || tfs_is_file(pbt))) {
-			ml->dir = realloc(ml->dir, (ml->n + 1) * sizeof *ml->dir);
-			ml->dir[ml->n++] = p;
-		} else {
-			free(p);
-		}
-		free(pb);
-		free(pbt);
-		free(names[i]);
-	}
-	free(names);
-}
-
-/* Every committed fixture model, then every shared real model. */
-static model_list all_models(void)
-{
-	model_list ml = { 0 };
-	char *fx = tu_fixture("");
-	add_models_under(&ml, fx);
-	free(fx);
-	char *real = tu_realmodel("");
-	if (real) {
-		add_models_under(&ml, real);
-		free(real);
-	}
-	return ml;
-}
-
-static void ml_free(model_list *ml)
-{
-	for (size_t i = 0; i < ml->n; i++)
-		free(ml->dir[i]);
-	free(ml->dir);
-}
-
 static int has_object_graph(const char *dir)
 {
 	char *prefix = tu_join(dir, "variables/variables");
@@ -218,12 +163,12 @@ static int has_object_graph(const char *dir)
  * checkpoint; NULL when there is none. */
 static char *copy_of_model_with_object_graph(const char *name)
 {
-	model_list ml = all_models();
+	tu_models ml = tu_all_models();
 	char *out = NULL;
 	for (size_t i = 0; i < ml.n && !out; i++)
 		if (has_object_graph(ml.dir[i]))
 			out = tu_copy_model(ml.dir[i], name);
-	ml_free(&ml);
+	tu_models_free(&ml);
 	return out;
 }
 
@@ -409,15 +354,11 @@ static int compare_bundles(const char *in, const char *out, rt_stats *st)
 
 static void roundtrip_one(const char *in, rt_stats *st)
 {
-	const char *name = strrchr(in, '/') + 1;
-	tfshrink_model *m = NULL;
-	int rc = tfshrink_model_open(&m, in, NULL);
-	if (rc)
-		fail_msg("open %s: %s (%s)", in, tfshrink_error_last()->message, errpath());
+	const char *name = tu_base(in);
+	tfshrink_model *m = tu_open(in, 0);
 	check_inspect(m, in); /* (d) on the input */
 	char *out = tu_tmp_path(name);
-	rc = tfshrink_model_write(m, out, NULL);
-	if (rc)
+	if (tfshrink_model_write(m, out, NULL))
 		fail_msg("write %s: %s (%s)", in, tfshrink_error_last()->message, errpath());
 	st->models++;
 
@@ -517,12 +458,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 	fl_free(&fo);
 
 	/* (e) the output opens with every checksum verified; (d) on the output */
-	tfshrink_model *m2 = NULL;
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = 1;
-	rc = tfshrink_model_open(&m2, out, &oo);
-	if (rc)
-		fail_msg("reopen %s: %s (%s)", out, tfshrink_error_last()->message, errpath());
+	tfshrink_model *m2 = tu_open(out, 1);
 	check_inspect(m2, out);
 	tfshrink_model_free(m2);
 	tfshrink_model_free(m);
@@ -533,9 +469,9 @@ static void roundtrip_one(const char *in, rt_stats *st)
 static void test_roundtrip_all(void **state)
 {
 	(void)state;
-	model_list ml = all_models();
+	tu_models ml = tu_all_models();
 	if (ml.n == 0) {
-		ml_free(&ml);
+		tu_models_free(&ml);
 		skip();
 	}
 	rt_stats st = { 0 };
@@ -546,14 +482,14 @@ static void test_roundtrip_all(void **state)
 	              st.models, st.pb_identical, st.pb_reordered, st.pb_text, st.index_identical, st.index_snappy,
 	              st.entries, st.fingerprints_kept, st.fingerprints_dropped);
 	assert_int_equal(st.models, ml.n);
-	ml_free(&ml);
+	tu_models_free(&ml);
 }
 
 /* ========================================================== refusals */
 
 static char *first_model(void)
 {
-	model_list ml = all_models();
+	tu_models ml = tu_all_models();
 	char *p = NULL;
 	for (size_t i = 0; i < ml.n && !p; i++) {
 		char *idx = tu_join(ml.dir[i], "variables/variables.index");
@@ -561,7 +497,7 @@ static char *first_model(void)
 			p = strdup(ml.dir[i]);
 		free(idx);
 	}
-	ml_free(&ml);
+	tu_models_free(&ml);
 	return p;
 }
 
@@ -573,8 +509,7 @@ static void test_refusals(void **state)
 		skip();
 	char *in = tu_copy_model(src, "in");
 	free(src);
-	tfshrink_model *m = NULL;
-	assert_int_equal(tfshrink_model_open(&m, in, NULL), 0);
+	tfshrink_model *m = tu_open(in, 0);
 	char *in_list = listing(in);
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 
@@ -616,11 +551,7 @@ static void test_refusals(void **state)
 		         (unsigned)(st_var.st_mode & 07777));
 	free(vd);
 	assert_false(has_temp_entries(tu_tmp));
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = 1;
-	tfshrink_model *m2 = NULL;
-	assert_int_equal(tfshrink_model_open(&m2, out, &oo), 0);
-	tfshrink_model_free(m2);
+	tfshrink_model_free(tu_open(out, 1));
 	/* twice in a row */
 	assert_int_equal(tfshrink_model_write(m, out, &wo), 0);
 	assert_false(has_temp_entries(tu_tmp));
@@ -891,7 +822,7 @@ static void test_open_errors(void **state)
 	assert_true(n > 16);
 	tu_write(in, "saved_model.pb", d, n / 2);
 	expect_open_error(in, TFSHRINK_ECORRUPT, NULL, "/saved_model.pb");
-	assert_true(ends_with(tfshrink_error_last()->path, "/saved_model.pb"));
+	assert_true(tu_ends_with(tfshrink_error_last()->path, "/saved_model.pb"));
 	assert_string_equal(tfshrink_error_last()->path, pb);
 	tu_write(in, "saved_model.pb", d, n - 1);
 	expect_open_error(in, TFSHRINK_ECORRUPT, NULL, "/saved_model.pb");

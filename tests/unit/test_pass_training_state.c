@@ -24,29 +24,6 @@
 
 extern const tfs_pass tfs_pass_training_state;
 
-static tfshrink_model *open_model(const char *dir, int crc)
-{
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = crc;
-	tfshrink_model *m = NULL;
-	if (tfshrink_model_open(&m, dir, &oo) != 0)
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
-
-static int run_pass(tfshrink_model *m, int keep_objects, uint64_t *items, char *summary)
-{
-	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
-	so.keep_objects = keep_objects;
-	tfs_pass_ctx ctx = { &so, 0, "" };
-	int rc = tfs_pass_training_state.run(m, &ctx);
-	if (items)
-		*items = ctx.items;
-	if (summary)
-		memcpy(summary, ctx.summary, sizeof ctx.summary);
-	return rc;
-}
-
 /* Training-state keys by name (independent of how the pass finds them). */
 static char *xstrdup(const char *s);
 
@@ -150,8 +127,8 @@ typedef struct expect {
 /* Runs the pass on dir and checks everything the pass promises. */
 static void check_model(const char *dir, const expect *ex, int keep_objects)
 {
-	tfshrink_model *orig = open_model(dir, 0);
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *orig = tu_open(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	g_keep_metrics = keep_objects && has_file(dir, "keras_metadata.pb");
 	assert_non_null(m->bundle);
 	size_t n = m->bundle->n, n_train = 0;
@@ -166,7 +143,7 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 	assert_true(n_train > 0);
 	uint64_t items = 0;
 	char summary[256];
-	if (run_pass(m, keep_objects, &items, summary) != 0)
+	if (tu_run_pass(&tfs_pass_training_state, m, keep_objects, &items, summary) != 0)
 		fail_msg("%s: %s", dir, tfshrink_error_last()->message);
 	assert_true(items >= n_train);
 	assert_non_null(strstr(summary, "removed "));
@@ -189,12 +166,8 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 			fail_msg("%s: the traced restore function still restores %s", dir, k);
 
 	/* Written and reopened with every checksum checked. */
-	char *out = tu_tmp_path(keep_objects ? "out-keep" : "out");
-	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
-	wo.force = 1;
-	if (tfshrink_model_write(m, out, &wo) != 0)
-		fail_msg("%s: write: %s", dir, tfshrink_error_last()->message);
-	tfshrink_model *w = open_model(out, 1);
+	char *out;
+	tfshrink_model *w = tu_write_reopen(m, keep_objects ? "out-keep" : "out", &out);
 	if (tfs_model_verify(w) != 0)
 		fail_msg("%s: reopened output does not verify: %s", dir, tfshrink_error_last()->message);
 	for (size_t i = 0; i < w->bundle->n; i++) {
@@ -260,8 +233,8 @@ static void test_tfmodule_multi_sig(void **state)
 	expect ex = { "opt/", 0, 1 };
 	check_model(d, &ex, 0);
 	/* The signatures still capture the same variables. */
-	tfshrink_model *m = open_model(d, 0);
-	assert_int_equal(run_pass(m, 0, NULL, NULL), 0);
+	tfshrink_model *m = tu_open(d, 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, NULL, NULL), 0);
 	const Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	assert_int_equal(count_objects(m, TENSORFLOW__SAVED_OBJECT__KIND_VARIABLE), 5);
 	for (size_t i = 0; i < og->n_nodes; i++)
@@ -276,7 +249,7 @@ static void test_signature_capture_keeps(void **state)
 {
 	(void)state;
 	char *d = tu_fixture("tfmodule_multi_sig");
-	tfshrink_model *m = open_model(d, 0);
+	tfshrink_model *m = tu_open(d, 0);
 	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	int32_t opt = -1, iter = -1;
 	for (size_t k = 0; k < og->nodes[0]->n_children; k++)
@@ -304,7 +277,7 @@ static void test_signature_capture_keeps(void **state)
 	cf->bound_inputs = realloc(cf->bound_inputs, (cf->n_bound_inputs + 1) * sizeof *cf->bound_inputs);
 	cf->bound_inputs[cf->n_bound_inputs++] = iter;
 	size_t notes = m->n_notes;
-	assert_int_equal(run_pass(m, 0, NULL, NULL), 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, NULL, NULL), 0);
 	const tfs_bundle_entry *e = tfs_bundle_find(m->bundle, "opt/iter/.ATTRIBUTES/VARIABLE_VALUE", 35);
 	assert_non_null(e);
 	assert_false(tfs_model_entry_removed(m, (size_t)(e - m->bundle->e)));
@@ -336,7 +309,7 @@ static void test_save_shard_only_training_state(void **state)
 {
 	(void)state;
 	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(d, 0);
+	tfshrink_model *m = tu_open(d, 0);
 	tfs_traced_saver s;
 	assert_int_equal(tfs_traced_saver_find(m, &s), 0);
 	Tensorflow__NodeDef *names = tfs_nodes_find(tfs_function_nodes(s.save_fn), "SaveV2/tensor_names");
@@ -350,7 +323,7 @@ static void test_save_shard_only_training_state(void **state)
 	size_t before = protobuf_c_message_get_packed_size(&m->sm->base), notes = m->n_notes;
 	uint64_t items = 99;
 	char summary[256];
-	assert_int_equal(run_pass(m, 0, &items, summary), 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, &items, summary), 0);
 	assert_int_equal(items, 0);
 	assert_non_null(strstr(summary, "left alone"));
 	assert_true(m->n_notes > notes);
@@ -369,11 +342,11 @@ static void test_untouched(void **state)
 	                                      "string_int64_vars", "sharded_bundle" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char *d = tu_fixture(names[i]);
-		tfshrink_model *m = open_model(d, 0);
+		tfshrink_model *m = tu_open(d, 0);
 		size_t before = protobuf_c_message_get_packed_size(&m->sm->base);
 		uint64_t items = 99;
 		char summary[256];
-		assert_int_equal(run_pass(m, 0, &items, summary), 0);
+		assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, &items, summary), 0);
 		assert_int_equal(items, 0);
 		assert_int_equal(protobuf_c_message_get_packed_size(&m->sm->base), before);
 		for (size_t k = 0; m->bundle && k < m->bundle->n; k++)
@@ -414,19 +387,13 @@ static void test_shrink_reports_pass(void **state)
 {
 	(void)state;
 	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(d, 0);
-	tfshrink_shrink_report *r = NULL;
-	assert_int_equal(tfshrink_model_shrink(m, NULL, &r), 0);
-	int found = 0;
-	for (size_t i = 0; i < r->n_passes; i++)
-		if (!strcmp(r->passes[i].name, "training-state")) {
-			found = 1;
-			assert_true(r->passes[i].ran);
-			assert_int_equal(r->passes[i].items, 18); /* 14 optimizer + 4 metric variables */
-			assert_true(r->passes[i].bytes_saved > 60000);
-			assert_non_null(strstr(r->passes[i].summary, "optimizer 14, metrics 4"));
-		}
-	assert_true(found);
+	tfshrink_model *m = tu_open(d, 0);
+	tfshrink_shrink_report *r = tu_shrink(m, NULL);
+	const tfshrink_pass_result *p = tu_pass_result(r, "training-state");
+	assert_true(p->ran);
+	assert_int_equal(p->items, 18); /* 14 optimizer + 4 metric variables */
+	assert_true(p->bytes_saved > 60000);
+	assert_non_null(strstr(p->summary, "optimizer 14, metrics 4"));
 	assert_true(r->bytes_after < r->bytes_before);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
@@ -657,7 +624,7 @@ static void test_saver_traced_restore(void **state)
 {
 	(void)state;
 	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(d, 0);
+	tfshrink_model *m = tu_open(d, 0);
 	tfs_traced_saver s;
 	assert_int_equal(tfs_traced_saver_find(m, &s), 0);
 	assert_non_null(s.save_fn);

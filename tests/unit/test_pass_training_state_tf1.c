@@ -24,31 +24,12 @@
 
 extern const tfs_pass tfs_pass_training_state_tf1;
 
-static tfshrink_model *open_model(const char *dir, int crc)
-{
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = crc;
-	tfshrink_model *m = NULL;
-	if (tfshrink_model_open(&m, dir, &oo) != 0)
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
-
 static uint64_t run_pass(tfshrink_model *m, char *summary)
 {
-	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
-	tfs_pass_ctx ctx = { &so, 0, "" };
-	if (tfs_pass_training_state_tf1.run(m, &ctx) != 0)
+	uint64_t items;
+	if (tu_run_pass(&tfs_pass_training_state_tf1, m, 0, &items, summary) != 0)
 		fail_msg("%s: pass failed: %s", m->dir, tfshrink_error_last()->message);
-	if (summary)
-		memcpy(summary, ctx.summary, sizeof ctx.summary);
-	return ctx.items;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
+	return items;
 }
 
 static int has_note(const tfshrink_model *m, const char *needle)
@@ -89,7 +70,7 @@ static void assert_no_optimizer_keys(const tfshrink_model *m)
 		const char *k = (const char *)m->bundle->e[i].key;
 		if (tfs_model_entry_removed(m, i))
 			continue;
-		if (ends_with(k, "/Adam") || ends_with(k, "/Adam_1") || !strcmp(k, "beta1_power") || !strcmp(k, "beta2_power"))
+		if (tu_ends_with(k, "/Adam") || tu_ends_with(k, "/Adam_1") || !strcmp(k, "beta1_power") || !strcmp(k, "beta2_power"))
 			fail_msg("%s: optimizer key %s is still there", m->dir, k);
 	}
 }
@@ -292,18 +273,6 @@ static void assert_none_left(Tensorflow__GraphDef *g, const names *gone, const c
 			fail_msg("%s: node %s of the train op is still there", dir, gone->v[i]);
 }
 
-/* Writes m to tu_tmp/name, reopens it with CRC checks and returns it. */
-static tfshrink_model *write_reopen(tfshrink_model *m, const char *name)
-{
-	char *out = tu_tmp_path(name);
-	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
-	if (tfshrink_model_write(m, out, &wo) != 0)
-		fail_msg("%s: write: %s", m->dir, tfshrink_error_last()->message);
-	tfshrink_model *r = open_model(out, 1);
-	free(out);
-	return r;
-}
-
 /* -------------------------------------------------------------- fixture */
 
 static const char *const fixture_gone[] = {
@@ -315,7 +284,7 @@ static void test_fixture(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	names gone = train_only(m->sm->meta_graphs[0]);
 	assert_true(gone.n > 50); /* gradients, ApplyAdam, beta power updates... */
 	assert_true(names_has(&gone, "train"));
@@ -368,7 +337,7 @@ static void test_fixture(void **state)
 	if (tfs_model_verify(m) != 0)
 		fail_msg("verify: %s", tfshrink_error_last()->message);
 
-	tfshrink_model *r = write_reopen(m, "out");
+	tfshrink_model *r = tu_write_reopen(m, "out", NULL);
 	char *keys2 = live_keys(r);
 	assert_string_equal(keys2, keys);
 	assert_consistent(r, 0);
@@ -392,7 +361,7 @@ static void test_pipeline(void **state)
 	char *dir = tu_fixture("tf1_adam_builder");
 	int idx = tfshrink_pass_find("training-state-tf1");
 	assert_true(idx >= 0);
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
 	tfshrink_shrink_report *rep = NULL;
 	assert_int_equal(tfshrink_model_shrink(m, &so, &rep), 0);
@@ -403,7 +372,7 @@ static void test_pipeline(void **state)
 	tfshrink_shrink_report_free(rep);
 	tfshrink_model_free(m);
 
-	m = open_model(dir, 0);
+	m = tu_open(dir, 0);
 	so.skip = (uint64_t)1 << idx;
 	int tf2 = tfshrink_pass_find("training-state");
 	if (tf2 >= 0)
@@ -452,7 +421,7 @@ static void test_shared_consts(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
 	Tensorflow__NodeDef *rs = node(g, "save/RestoreV2");
 	free(rs->input[1]);
@@ -472,7 +441,7 @@ static void test_shared_consts(void **state)
 	assert_int_equal(const_strings(g, sv->input[1])->n_string_val, 3);
 	if (tfs_model_verify(m) != 0)
 		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = write_reopen(m, "shared");
+	tfshrink_model *r = tu_write_reopen(m, "shared", NULL);
 	assert_consistent(r, 0);
 	tfshrink_model_free(r);
 	tfshrink_model_free(m);
@@ -486,7 +455,7 @@ static void test_context_and_partitioned(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	/* A CondContextDef-like message: values_def (5) { values (1): "..." }. */
 	static const char val[] = "model/w/Adam/read:0";
@@ -549,7 +518,7 @@ static void test_context_and_partitioned(void **state)
 	assert_consistent(m, 0);
 	if (tfs_model_verify(m) != 0)
 		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = write_reopen(m, "ctx");
+	tfshrink_model *r = tu_write_reopen(m, "ctx", NULL);
 	char *keys2 = live_keys(r);
 	assert_string_equal(keys2, keys);
 	free(keys2);
@@ -565,7 +534,7 @@ static void test_train_signature(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	/* Rename train_op -> saved_model_train_op. */
 	for (size_t c = 0; c < mg->n_collection_def; c++)
@@ -616,7 +585,7 @@ static void test_two_meta_graphs(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__SavedModel *sm = m->sm;
 	size_t len = tensorflow__meta_graph_def__get_packed_size(sm->meta_graphs[0]);
 	uint8_t *buf = malloc(len);
@@ -644,7 +613,7 @@ static void test_two_meta_graphs(void **state)
 	assert_consistent(m, 1);
 	if (tfs_model_verify(m) != 0)
 		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = write_reopen(m, "two");
+	tfshrink_model *r = tu_write_reopen(m, "two", NULL);
 	assert_int_equal(r->sm->n_meta_graphs, 2);
 	char *keys2 = live_keys(r);
 	assert_string_equal(keys2, keys);
@@ -662,7 +631,7 @@ static void test_object_graph_untouched(void **state)
 	static const char *const fx[] = { "keras2_mlp_adam", "tfmodule_multi_sig", NULL };
 	for (int i = 0; fx[i]; i++) {
 		char *dir = tu_fixture(fx[i]);
-		tfshrink_model *m = open_model(dir, 0);
+		tfshrink_model *m = tu_open(dir, 0);
 		size_t nodes = m->sm->meta_graphs[0]->graph_def->n_node;
 		char summary[256];
 		assert_int_equal(run_pass(m, summary), 0);
@@ -742,7 +711,7 @@ static void test_real_models(void **state)
 		if (!dir)
 			continue;
 		ran++;
-		tfshrink_model *m = open_model(dir, 0);
+		tfshrink_model *m = tu_open(dir, 0);
 		/* Some real models fail the verify step as they are (not this pass's
 		 * doing); then only require that the pass does not add a failure. */
 		int verified = tfs_model_verify(m) == 0;
@@ -775,7 +744,7 @@ static void test_real_models(void **state)
 		assert_no_optimizer_keys(m);
 		if (verified && tfs_model_verify(m) != 0)
 			fail_msg("%s: verify: %s", reals[i].name, tfshrink_error_last()->message);
-		tfshrink_model *r = write_reopen(m, reals[i].name);
+		tfshrink_model *r = tu_write_reopen(m, reals[i].name, NULL);
 		char *reopened = live_keys(r);
 		assert_string_equal(reopened, after);
 		free(reopened);

@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "model_internal.h"
+#include "pass.h"
 
 char *tu_mkdtemp(void)
 {
@@ -107,4 +110,195 @@ char *tu_copy_model(const char *src, const char *name)
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
 	return out;
+}
+
+int tu_ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+const char *tu_base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static void models_under(tu_models *l, const char *root)
+{
+	struct dirent **names;
+	int n = scandir(root, &names, NULL, alphasort);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		char *p = tu_join(root, names[i]->d_name);
+		char *pb = tu_join(p, "saved_model.pb"), *pbt = tu_join(p, "saved_model.pbtxt");
+		if (names[i]->d_name[0] != '.' && tfs_is_dir(p) && (tfs_is_file(pb) || tfs_is_file(pbt))) {
+			l->dir = realloc(l->dir, (l->n + 1) * sizeof *l->dir);
+			assert_non_null(l->dir);
+			l->dir[l->n++] = p;
+		} else {
+			free(p);
+		}
+		free(pb);
+		free(pbt);
+		free(names[i]);
+	}
+	free(names);
+}
+
+tu_models tu_all_models(void)
+{
+	tu_models l = { 0 };
+	char *fx = tu_fixture("");
+	models_under(&l, fx);
+	free(fx);
+	char *real = tu_realmodel("");
+	if (real)
+		models_under(&l, real);
+	free(real);
+	return l;
+}
+
+void tu_models_free(tu_models *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->dir[i]);
+	free(l->dir);
+	l->dir = NULL;
+	l->n = 0;
+}
+
+size_t tu_each_model(const char *root, tu_model_fn fn)
+{
+	tu_models l = { 0 };
+	models_under(&l, root);
+	for (size_t i = 0; i < l.n; i++)
+		fn(l.dir[i], tu_base(l.dir[i]));
+	size_t n = l.n;
+	tu_models_free(&l);
+	return n;
+}
+
+size_t tu_each_fixture(tu_model_fn fn)
+{
+	char *root = tu_fixture("");
+	size_t n = tu_each_model(root, fn);
+	free(root);
+	assert_true(n > 0); /* the committed fixtures are always there */
+	return n;
+}
+
+size_t tu_each_realmodel(tu_model_fn fn)
+{
+	char *root = tu_realmodel("");
+	size_t n = root ? tu_each_model(root, fn) : 0;
+	free(root);
+	return n;
+}
+
+tfshrink_model *tu_open(const char *dir, int verify_crc)
+{
+	tfshrink_open_options o = TFSHRINK_OPEN_OPTIONS_INIT;
+	o.verify_crc = verify_crc;
+	tfshrink_model *m = NULL;
+	if (tfshrink_model_open(&m, dir, &o) != 0)
+		fail_msg("open %s: %s (%s)", dir, tfshrink_error_last()->message,
+		         tfshrink_error_last()->path ? tfshrink_error_last()->path : "-");
+	return m;
+}
+
+tfshrink_shrink_options tu_only(const char *pass)
+{
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	int found = 0;
+	for (size_t i = 0; i < tfshrink_pass_count(); i++) {
+		if (strcmp(tfshrink_pass_name(i), pass))
+			o.skip |= (uint64_t)1 << i;
+		else
+			found = 1;
+	}
+	assert_true(found);
+	return o;
+}
+
+const tfshrink_pass_result *tu_pass_result(const tfshrink_shrink_report *r, const char *pass)
+{
+	for (size_t i = 0; i < r->n_passes; i++)
+		if (!strcmp(r->passes[i].name, pass))
+			return &r->passes[i];
+	fail_msg("no pass %s in the report", pass);
+	return NULL;
+}
+
+tfshrink_shrink_report *tu_shrink(tfshrink_model *m, const tfshrink_shrink_options *o)
+{
+	tfshrink_shrink_report *r = NULL;
+	if (tfshrink_model_shrink(m, o, &r) != 0)
+		fail_msg("shrink %s: %s", m->dir, tfshrink_error_last()->message);
+	return r;
+}
+
+tfshrink_shrink_report *tu_shrink_only(tfshrink_model *m, const char *pass)
+{
+	tfshrink_shrink_options o = tu_only(pass);
+	return tu_shrink(m, &o);
+}
+
+int tu_shrink_unless_refused(tfshrink_model *m, const char *dir, const tfshrink_shrink_options *o,
+                             tfshrink_shrink_report **r)
+{
+	*r = NULL;
+	if (tfshrink_model_shrink(m, o, r) == 0)
+		return 1;
+	tfshrink_model *plain = tu_open(dir, 0);
+	tfshrink_shrink_options none = TFSHRINK_SHRINK_OPTIONS_INIT;
+	none.skip = ~(uint64_t)0;
+	tfshrink_shrink_report *r0 = NULL;
+	if (tfshrink_model_shrink(plain, &none, &r0) == 0)
+		fail_msg("%s: shrink failed: %s", tu_base(dir), tfshrink_error_last()->message);
+	tfshrink_model_free(plain);
+	return 0;
+}
+
+int tu_run_pass(const struct tfs_pass *p, tfshrink_model *m, int keep_objects, uint64_t *items, char *summary)
+{
+	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
+	so.keep_objects = keep_objects;
+	tfs_pass_ctx ctx = { &so, 0, "" };
+	int rc = p->run(m, &ctx);
+	if (items)
+		*items = ctx.items;
+	if (summary)
+		memcpy(summary, ctx.summary, sizeof ctx.summary);
+	return rc;
+}
+
+tfshrink_model *tu_write_reopen(tfshrink_model *m, const char *name, char **out)
+{
+	char *path = tu_tmp_path(name);
+	if (tfshrink_model_write(m, path, NULL) != 0)
+		fail_msg("write %s: %s", path, tfshrink_error_last()->message);
+	tfshrink_model *w = tu_open(path, 1);
+	if (out)
+		*out = path;
+	else
+		free(path);
+	return w;
+}
+
+int tu_has_file(const tfshrink_model *m, const char *rel)
+{
+	for (size_t i = 0; i < m->n_files; i++)
+		if (!strcmp(m->files[i].rel, rel))
+			return 1;
+	return 0;
+}
+
+uint64_t tu_model_bytes(const tfshrink_model *m)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < m->n_files; i++)
+		n += m->files[i].size;
+	return n;
 }

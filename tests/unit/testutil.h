@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tfshrink.h"
+
 /* New empty directory under $TMPDIR; caller frees the string and removes it. */
 char *tu_mkdtemp(void);
 /* Path of a committed fixture model (tests/fixtures/models/NAME). */
@@ -35,4 +37,47 @@ char *tu_tmp_path(const char *name);
 /* A writable copy of model directory src at tu_tmp/name (the shared models
  * are read-only); caller frees the path. */
 char *tu_copy_model(const char *src, const char *name);
+int tu_ends_with(const char *s, const char *suffix);
+/* The last component of a path. */
+const char *tu_base(const char *path);
+
+/* Model directories (holding saved_model.pb or .pbtxt), sorted by name. */
+typedef struct tu_models {
+	char **dir;
+	size_t n;
+} tu_models;
+/* Every committed fixture, then every shared real model. */
+tu_models tu_all_models(void);
+void tu_models_free(tu_models *l);
+typedef void (*tu_model_fn)(const char *dir, const char *name);
+/* Calls fn on each model directory under root; returns how many. */
+size_t tu_each_model(const char *root, tu_model_fn fn);
+size_t tu_each_fixture(tu_model_fn fn);
+/* 0 when the shared real models are absent. */
+size_t tu_each_realmodel(tu_model_fn fn);
+
+/* Opens a model, checking every checksum if verify_crc; fails the test if
+ * it does not open. */
+tfshrink_model *tu_open(const char *dir, int verify_crc);
+/* Shrink options that run only the named pass. */
+tfshrink_shrink_options tu_only(const char *pass);
+const tfshrink_pass_result *tu_pass_result(const tfshrink_shrink_report *r, const char *pass);
+/* Shrinks with o (NULL: the defaults); fails the test on an error. */
+tfshrink_shrink_report *tu_shrink(tfshrink_model *m, const tfshrink_shrink_options *o);
+tfshrink_shrink_report *tu_shrink_only(tfshrink_model *m, const char *pass);
+/* Shrinks m (opened from dir) with o into *r and returns 1. If that fails, a
+ * shrink of dir running no pass must fail too (the verify step refuses the
+ * model as it is: no pass's doing), and it returns 0. */
+int tu_shrink_unless_refused(tfshrink_model *m, const char *dir, const tfshrink_shrink_options *o,
+                             tfshrink_shrink_report **r);
+/* Runs one pass by itself, outside the pipeline; items and summary (256
+ * bytes) may be NULL. */
+struct tfs_pass;
+int tu_run_pass(const struct tfs_pass *p, tfshrink_model *m, int keep_objects, uint64_t *items, char *summary);
+/* Writes m to tu_tmp/name and reopens it with every checksum verified; the
+ * output's path goes to *out (caller frees) unless out is NULL. */
+tfshrink_model *tu_write_reopen(tfshrink_model *m, const char *name, char **out);
+/* Whether the model lists a file; the bytes of all its files. */
+int tu_has_file(const tfshrink_model *m, const char *rel);
+uint64_t tu_model_bytes(const tfshrink_model *m);
 #endif
