@@ -404,8 +404,7 @@ static void test_write_policies(void **state)
 static void test_write_no_input_fingerprint(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	m->fingerprint_policy = TFS_FP_RECOMPUTE;
 	char *out = tu_tmp_path("tf1"), *fpout = tu_join(out, "fingerprint.pb");
 	write_checked(m, out);
@@ -413,7 +412,6 @@ static void test_write_no_input_fingerprint(void **state)
 	free(fpout);
 	free(out);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* Removing a signature: under the default policy the fingerprint is now
@@ -478,8 +476,7 @@ static void test_write_after_edit(void **state)
 static void test_name_without_uid(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
 	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	assert_true(og && og->n_concrete_functions > 0);
 	char *old = og->concrete_functions[0]->key, *name = NULL;
@@ -517,7 +514,6 @@ static void test_name_without_uid(void **state)
 	og->concrete_functions[0]->key = old;
 	free(name);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 int main(void)

@@ -66,9 +66,7 @@ static const char model_txt[] =
 
 static char *make_model(const char *name)
 {
-	char *dir = tu_tmp_path(name);
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", model_txt, sizeof model_txt - 1);
+	char *dir = tu_pbtxt_model(name, model_txt);
 	tu_write(dir, "assets/a.txt", "same\n", 5);
 	tu_write(dir, "assets/b.txt", "same\n", 5);       /* identical to a.txt */
 	tu_write(dir, "assets/c.txt", "other\n", 6);
@@ -164,27 +162,17 @@ static void test_bad_collection(void **state)
 
 /* ------------------------------------------- fixtures and real models */
 
-static void check_model(const char *dir, const char *name)
+static void check_run(const tu_pass_run *run)
 {
-	tfshrink_model *in = tu_open(dir, 0), *m = tu_open(dir, 0);
-	tfshrink_shrink_options o = tu_only("assets");
-	tfshrink_shrink_report *r;
-	if (!tu_shrink_unless_refused(m, dir, &o, &r)) {
-		tfshrink_model_free(in);
-		tfshrink_model_free(m);
-		return;
-	}
-	char *out;
-	tfshrink_model *w = tu_write_reopen(m, name, &out);
 	/* every AssetFileDef names a file of the output with the original's contents */
 	char *before[64], *after[64];
-	size_t nb = asset_names(in, before, 64), na = asset_names(w, after, 64);
+	size_t nb = asset_names(run->in, before, 64), na = asset_names(run->w, after, 64);
 	assert_int_equal(nb, na);
 	for (size_t i = 0; i < na; i++) {
 		char rel_a[4096], rel_b[4096];
 		snprintf(rel_a, sizeof rel_a, "assets/%s", after[i]);
 		snprintf(rel_b, sizeof rel_b, "assets/%s", before[i]);
-		char *pa = tfs_path_join(out, rel_a), *pb = tfs_path_join(dir, rel_b);
+		char *pa = tfs_path_join(run->out, rel_a), *pb = tfs_path_join(run->dir, rel_b);
 		if (tfs_is_file(pb)) {
 			size_t la, lb;
 			uint8_t *da = tu_read(pa, &la), *db = tu_read(pb, &lb);
@@ -199,16 +187,17 @@ static void check_model(const char *dir, const char *name)
 	free_names(before, nb);
 	free_names(after, na);
 	/* assets.extra/ and every file outside assets/ stays */
+	const tfshrink_model *in = run->in;
 	for (size_t i = 0; i < in->n_files; i++)
 		if (strncmp(in->files[i].rel, "assets/", 7) && !tfs_model_is_core_file(in, in->files[i].rel) &&
 		    strcmp(in->files[i].rel, "fingerprint.pb"))
-			assert_true(tu_has_file(w, in->files[i].rel));
-	tfshrink_model_free(w);
-	tfs_remove_tree(out);
-	free(out);
-	tfshrink_shrink_report_free(r);
-	tfshrink_model_free(in);
-	tfshrink_model_free(m);
+			assert_true(tu_has_file(run->w, in->files[i].rel));
+}
+
+static void check_model(const char *dir, const char *name)
+{
+	tfshrink_shrink_options o = tu_only("assets");
+	tu_check_pass(dir, name, &o, check_run);
 }
 
 static void test_fixtures(void **state)

@@ -32,9 +32,7 @@ static const char model_pbtxt[] = "meta_graphs { meta_info_def { tags: \"serve\"
 /* A SavedModel holding only a bundle of these tensors (keys sorted by the writer). */
 static char *make_bundle_model(const char *name, const tdef *v, size_t n, int shards)
 {
-	char *dir = tu_tmp_path(name);
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", model_pbtxt, sizeof model_pbtxt - 1);
+	char *dir = tu_pbtxt_model(name, model_pbtxt);
 	char *vdir = tfs_path_join(dir, "variables"), *prefix = tfs_path_join(dir, "variables/variables");
 	assert_int_equal(tfs_mkdir(vdir), 0);
 	Tensorflow__VersionDef ver = TENSORFLOW__VERSION_DEF__INIT;
@@ -371,10 +369,7 @@ static void check_consts(tfshrink_model *m)
 static void test_consts_merged(void **state)
 {
 	(void)state;
-	char *dir = tu_tmp_path("consts");
-	assert_int_equal(tfs_mkdir(dir), 0);
-	char *t = consts_model_text();
-	tu_write(dir, "saved_model.pbtxt", t, strlen(t));
+	char *t = consts_model_text(), *dir = tu_pbtxt_model("consts", t);
 	free(t);
 	tfshrink_model *m = tu_open(dir, 0);
 	size_t nodes_before = m->sm->meta_graphs[0]->graph_def->n_node;
@@ -405,9 +400,7 @@ static void test_const_named_from_outside_is_kept(void **state)
 	             "  }\n"
 	             "  signature_def { key: \"s\" value { outputs { key: \"o\" value { name: \"named:0\" } } } }\n"
 	             "}\n");
-	char *dir = tu_tmp_path("named");
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", t, strlen(t));
+	char *dir = tu_pbtxt_model("named", t);
 	free(t);
 	tfshrink_model *m = tu_open(dir, 0);
 	tfshrink_shrink_report *r = tu_shrink_only(m, "dedupe");
@@ -443,35 +436,25 @@ static void assert_inputs_resolve(tfs_nodes l, const Tensorflow__FunctionDef *f,
 	}
 }
 
-static void check_model(const char *dir, const char *name)
+static void check_run(const tu_pass_run *run)
 {
-	tfshrink_model *in = tu_open(dir, 0), *m = tu_open(dir, 0);
-	tfshrink_shrink_options o = tu_only("dedupe");
-	tfshrink_shrink_report *r;
-	if (!tu_shrink_unless_refused(m, dir, &o, &r)) {
-		tfshrink_model_free(in);
-		tfshrink_model_free(m);
-		return;
-	}
+	const tfshrink_model *m = run->m;
 	for (size_t g = 0; g < m->sm->n_meta_graphs; g++) {
 		Tensorflow__GraphDef *gd = m->sm->meta_graphs[g]->graph_def;
 		if (!gd)
 			continue;
-		assert_inputs_resolve(tfs_graph_nodes(gd), NULL, name);
+		assert_inputs_resolve(tfs_graph_nodes(gd), NULL, run->name);
 		for (size_t f = 0; gd->library && f < gd->library->n_function; f++)
-			assert_inputs_resolve(tfs_function_nodes(gd->library->function[f]), gd->library->function[f], name);
+			assert_inputs_resolve(tfs_function_nodes(gd->library->function[f]), gd->library->function[f],
+			                      run->name);
 	}
-	char *out;
-	tfshrink_model *w = tu_write_reopen(m, name, &out);
-	assert_same_tensors(in, w, name);
-	if (!tu_has_file(m, "fingerprint.pb"))
-		assert_int_equal(tu_model_bytes(w), r->bytes_after);
-	tfshrink_model_free(w);
-	tfs_remove_tree(out);
-	free(out);
-	tfshrink_shrink_report_free(r);
-	tfshrink_model_free(in);
-	tfshrink_model_free(m);
+	assert_same_tensors(run->in, run->w, run->name);
+}
+
+static void check_model(const char *dir, const char *name)
+{
+	tfshrink_shrink_options o = tu_only("dedupe");
+	tu_check_pass(dir, name, &o, check_run);
 }
 
 static void test_fixtures(void **state)

@@ -369,7 +369,7 @@ static void test_keep_objects(void **state)
 		assert_int_not_equal(file_removed(m, "keras_metadata.pb"), 1);
 		if (!strncmp(names[i], "keras2_", 7))
 			assert_int_equal(file_removed(m, "keras_metadata.pb"), 0);
-		assert_int_equal(tfs_model_verify(m), 0);
+		tu_assert_verifies(m);
 		tfshrink_model_free(m);
 		tfshrink_model_free(orig);
 		free(dir);
@@ -576,8 +576,7 @@ static void check_synthetic(const tfshrink_model *m)
 static void test_tf1_library(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	assert_null(mg0(m)->object_graph_def);
 	add_synthetic(m);
 	size_t nodes = mg0(m)->graph_def->n_node;
@@ -589,7 +588,6 @@ static void test_tf1_library(void **state)
 	check_synthetic(m);
 	assert_int_equal(mg0(m)->graph_def->n_node, nodes);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* TF2: the same bookkeeping, and --keep-objects still drops only what nothing names. */
@@ -597,8 +595,7 @@ static void test_tf2_library(void **state)
 {
 	(void)state;
 	for (int keep = 0; keep < 2; keep++) {
-		char *dir = tu_fixture("keras3_export");
-		tfshrink_model *m = tu_open(dir, 0);
+		tfshrink_model *m = tu_open_fixture("keras3_export", 0);
 		size_t objs = n_objects(m);
 		add_synthetic(m);
 		uint64_t items = 0;
@@ -608,9 +605,8 @@ static void test_tf2_library(void **state)
 			assert_int_equal(n_objects(m), objs);
 		else
 			assert_true(n_objects(m) < objs);
-		assert_int_equal(tfs_model_verify(m), 0);
+		tu_assert_verifies(m);
 		tfshrink_model_free(m);
-		free(dir);
 	}
 }
 
@@ -643,8 +639,7 @@ static void test_keras3_keeps_values(void **state)
 static void test_hashtable_keeps_resource(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf2_hashtable_vocab");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf2_hashtable_vocab", 0);
 	assert_int_equal(tu_run_pass(&tfs_pass_prune, m, 0, NULL, NULL), 0);
 	const Tensorflow__SavedObjectGraph *og = mg0(m)->object_graph_def;
 	size_t res = 0, assets = 0, consts = 0;
@@ -670,7 +665,6 @@ static void test_hashtable_keeps_resource(void **state)
 	assert_non_null(tfs_model_function(m, "__inference__destroyer_71"));
 	assert_null(tfs_model_function(m, "__inference_lookup_57"));
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 int main(void)

@@ -156,8 +156,7 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 		    !(g_keep_metrics && strstr(k, "keras_api/metrics/")))
 			fail_msg("%s: kept %s, which is not a layer weight", dir, k);
 	}
-	if (tfs_model_verify(m) != 0)
-		fail_msg("%s: verify: %s", dir, tfshrink_error_last()->message);
+	tu_assert_verifies(m);
 	char keys[65536];
 	restore_keys(m, keys, sizeof keys);
 	char *save = NULL;
@@ -168,8 +167,7 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 	/* Written and reopened with every checksum checked. */
 	char *out;
 	tfshrink_model *w = tu_write_reopen(m, keep_objects ? "out-keep" : "out", &out);
-	if (tfs_model_verify(w) != 0)
-		fail_msg("%s: reopened output does not verify: %s", dir, tfshrink_error_last()->message);
+	tu_assert_verifies(w);
 	for (size_t i = 0; i < w->bundle->n; i++) {
 		const char *k = (const char *)w->bundle->e[i].key;
 		assert_int_equal(tfs_bundle_verify(w->bundle, &w->bundle->e[i]), 0);
@@ -248,8 +246,7 @@ static void test_tfmodule_multi_sig(void **state)
 static void test_signature_capture_keeps(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("tfmodule_multi_sig");
-	tfshrink_model *m = tu_open(d, 0);
+	tfshrink_model *m = tu_open_fixture("tfmodule_multi_sig", 0);
 	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	int32_t opt = -1, iter = -1;
 	for (size_t k = 0; k < og->nodes[0]->n_children; k++)
@@ -292,14 +289,12 @@ static void test_signature_capture_keeps(void **state)
 	for (size_t i = notes; i < m->n_notes; i++)
 		noted |= strstr(m->notes[i], "'Adam/iter'") != NULL;
 	assert_true(noted);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
+	tu_assert_verifies(m);
 	char keys[65536];
 	restore_keys(m, keys, sizeof keys);
 	assert_non_null(strstr(keys, "opt/iter/.ATTRIBUTES/VARIABLE_VALUE\n"));
 	assert_null(strstr(keys, "OPTIMIZER_SLOT"));
 	tfshrink_model_free(m);
-	free(d);
 }
 
 /* A save shard holding only training state would leave an empty SaveV2:
@@ -308,8 +303,7 @@ static void test_signature_capture_keeps(void **state)
 static void test_save_shard_only_training_state(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = tu_open(d, 0);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
 	tfs_traced_saver s;
 	assert_int_equal(tfs_traced_saver_find(m, &s), 0);
 	Tensorflow__NodeDef *names = tfs_nodes_find(tfs_function_nodes(s.save_fn), "SaveV2/tensor_names");
@@ -331,7 +325,6 @@ static void test_save_shard_only_training_state(void **state)
 	for (size_t k = 0; k < m->bundle->n; k++)
 		assert_false(tfs_model_entry_removed(m, k));
 	tfshrink_model_free(m);
-	free(d);
 }
 
 /* Models without training state, or TF1: nothing changes. */
@@ -341,8 +334,7 @@ static void test_untouched(void **state)
 	static const char *const names[] = { "keras3_export", "tf1_adam_builder", "tf2_hashtable_vocab",
 	                                      "string_int64_vars", "sharded_bundle" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		char *d = tu_fixture(names[i]);
-		tfshrink_model *m = tu_open(d, 0);
+		tfshrink_model *m = tu_open_fixture(names[i], 0);
 		size_t before = protobuf_c_message_get_packed_size(&m->sm->base);
 		uint64_t items = 99;
 		char summary[256];
@@ -353,7 +345,6 @@ static void test_untouched(void **state)
 			assert_false(tfs_model_entry_removed(m, k));
 		assert_int_equal(m->ckpt_graph_dirty, 0);
 		tfshrink_model_free(m);
-		free(d);
 	}
 }
 
@@ -386,8 +377,7 @@ static void test_real_models(void **state)
 static void test_shrink_reports_pass(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = tu_open(d, 0);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
 	tfshrink_shrink_report *r = tu_shrink(m, NULL);
 	const tfshrink_pass_result *p = tu_pass_result(r, "training-state");
 	assert_true(p->ran);
@@ -397,7 +387,6 @@ static void test_shrink_reports_pass(void **state)
 	assert_true(r->bytes_after < r->bytes_before);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
-	free(d);
 }
 
 /* ------------------------------------------------------- saver.h, graphs */
@@ -623,8 +612,7 @@ static void test_saver_tf1_graph(void **state)
 static void test_saver_traced_restore(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = tu_open(d, 0);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
 	tfs_traced_saver s;
 	assert_int_equal(tfs_traced_saver_find(m, &s), 0);
 	assert_non_null(s.save_fn);
@@ -680,7 +668,6 @@ static void test_saver_traced_restore(void **state)
 	tu_assert_error(tfs_function_remove_dead_args(m, cf, NULL, NULL), TFSHRINK_EUNSUPPORTED, "bound by position");
 	tfs_keyset_free(&ks);
 	tfshrink_model_free(m);
-	free(d);
 }
 
 int main(void)

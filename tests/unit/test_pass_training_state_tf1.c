@@ -273,6 +273,16 @@ static void assert_none_left(Tensorflow__GraphDef *g, const names *gone, const c
 			fail_msg("%s: node %s of the train op is still there", dir, gone->v[i]);
 }
 
+/* Writes m, reopens it with checksums and checks it has the live keys `keys`. */
+static tfshrink_model *reopen_same_keys(tfshrink_model *m, const char *name, const char *keys)
+{
+	tfshrink_model *r = tu_write_reopen(m, name, NULL);
+	char *now = live_keys(r);
+	assert_string_equal(now, keys);
+	free(now);
+	return r;
+}
+
 /* -------------------------------------------------------------- fixture */
 
 static const char *const fixture_gone[] = {
@@ -334,18 +344,14 @@ static void test_fixture(void **state)
 	assert_int_equal(coll(mg, "table_initializer")->node_list->n_value, 1);
 	assert_int_equal(mg->n_signature_def, 1);
 	assert_consistent(m, 0);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
+	tu_assert_verifies(m);
 
-	tfshrink_model *r = tu_write_reopen(m, "out", NULL);
-	char *keys2 = live_keys(r);
-	assert_string_equal(keys2, keys);
+	tfshrink_model *r = reopen_same_keys(m, "out", keys);
 	assert_consistent(r, 0);
-	assert_int_equal(tfs_model_verify(r), 0);
+	tu_assert_verifies(r);
 	/* Idempotent. */
 	assert_int_equal(run_pass(r, NULL), 0);
 	assert_int_equal(r->bundle->n, 3);
-	free(keys2);
 	tfshrink_model_free(r);
 	free(keys);
 	names_free(&gone);
@@ -420,8 +426,7 @@ static Tensorflow__CollectionDef *node_list(const char *const *values)
 static void test_shared_consts(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
 	Tensorflow__NodeDef *rs = node(g, "save/RestoreV2");
 	free(rs->input[1]);
@@ -439,13 +444,11 @@ static void test_shared_consts(void **state)
 	assert_string_equal(rs->input[1], "save/SaveV2/tensor_names");
 	assert_int_equal(const_strings(g, rs->input[1])->n_string_val, 3);
 	assert_int_equal(const_strings(g, sv->input[1])->n_string_val, 3);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
+	tu_assert_verifies(m);
 	tfshrink_model *r = tu_write_reopen(m, "shared", NULL);
 	assert_consistent(r, 0);
 	tfshrink_model_free(r);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* A control-flow context naming a slot's read keeps that slot (contexts are
@@ -454,8 +457,7 @@ static void test_shared_consts(void **state)
 static void test_context_and_partitioned(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	/* A CondContextDef-like message: values_def (5) { values (1): "..." }. */
 	static const char val[] = "model/w/Adam/read:0";
@@ -516,16 +518,11 @@ static void test_context_and_partitioned(void **state)
 	assert_null(node(g, "model/w/Adam_1"));
 	assert_null(node(g, "train"));
 	assert_consistent(m, 0);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = tu_write_reopen(m, "ctx", NULL);
-	char *keys2 = live_keys(r);
-	assert_string_equal(keys2, keys);
-	free(keys2);
+	tu_assert_verifies(m);
+	tfshrink_model *r = reopen_same_keys(m, "ctx", keys);
 	free(keys);
 	tfshrink_model_free(r);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* The train op named by a __saved_model_train_op signature (and a
@@ -533,8 +530,7 @@ static void test_context_and_partitioned(void **state)
 static void test_train_signature(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	/* Rename train_op -> saved_model_train_op. */
 	for (size_t c = 0; c < mg->n_collection_def; c++)
@@ -573,9 +569,8 @@ static void test_train_signature(void **state)
 	assert_null(node(g, "mean_squared_error/value"));
 	assert_null(node(g, "y"));
 	assert_consistent(m, 0);
-	assert_int_equal(tfs_model_verify(m), 0);
+	tu_assert_verifies(m);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* Two meta graphs share the bundle: the second still reads model/w/Adam
@@ -584,8 +579,7 @@ static void test_train_signature(void **state)
 static void test_two_meta_graphs(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__SavedModel *sm = m->sm;
 	size_t len = tensorflow__meta_graph_def__get_packed_size(sm->meta_graphs[0]);
 	uint8_t *buf = malloc(len);
@@ -611,17 +605,12 @@ static void test_two_meta_graphs(void **state)
 	assert_int_equal(const_strings(mg2->graph_def, "save/RestoreV2/tensor_names")->n_string_val, 4);
 	assert_consistent(m, 0);
 	assert_consistent(m, 1);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = tu_write_reopen(m, "two", NULL);
+	tu_assert_verifies(m);
+	tfshrink_model *r = reopen_same_keys(m, "two", keys);
 	assert_int_equal(r->sm->n_meta_graphs, 2);
-	char *keys2 = live_keys(r);
-	assert_string_equal(keys2, keys);
-	free(keys2);
 	free(keys);
 	tfshrink_model_free(r);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* Models with an object graph are the TF2 pass's: nothing changes. */
@@ -630,8 +619,7 @@ static void test_object_graph_untouched(void **state)
 	(void)state;
 	static const char *const fx[] = { "keras2_mlp_adam", "tfmodule_multi_sig", NULL };
 	for (int i = 0; fx[i]; i++) {
-		char *dir = tu_fixture(fx[i]);
-		tfshrink_model *m = tu_open(dir, 0);
+		tfshrink_model *m = tu_open_fixture(fx[i], 0);
 		size_t nodes = m->sm->meta_graphs[0]->graph_def->n_node;
 		char summary[256];
 		assert_int_equal(run_pass(m, summary), 0);
@@ -639,7 +627,6 @@ static void test_object_graph_untouched(void **state)
 		assert_null(m->edits);
 		assert_int_equal(m->sm->meta_graphs[0]->graph_def->n_node, nodes);
 		tfshrink_model_free(m);
-		free(dir);
 	}
 }
 
@@ -744,11 +731,7 @@ static void test_real_models(void **state)
 		assert_no_optimizer_keys(m);
 		if (verified && tfs_model_verify(m) != 0)
 			fail_msg("%s: verify: %s", reals[i].name, tfshrink_error_last()->message);
-		tfshrink_model *r = tu_write_reopen(m, reals[i].name, NULL);
-		char *reopened = live_keys(r);
-		assert_string_equal(reopened, after);
-		free(reopened);
-		tfshrink_model_free(r);
+		tfshrink_model_free(reopen_same_keys(m, reals[i].name, after));
 		names_free(&gone);
 		free(before);
 		free(after);

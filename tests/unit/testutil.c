@@ -112,6 +112,14 @@ char *tu_copy_model(const char *src, const char *name)
 	return out;
 }
 
+char *tu_pbtxt_model(const char *name, const char *text)
+{
+	char *dir = tu_tmp_path(name);
+	assert_int_equal(tfs_mkdir(dir), 0);
+	tu_write(dir, "saved_model.pbtxt", text, strlen(text));
+	return dir;
+}
+
 int tu_ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -208,6 +216,20 @@ tfshrink_model *tu_open(const char *dir, int verify_crc)
 	return m;
 }
 
+tfshrink_model *tu_open_fixture(const char *name, int verify_crc)
+{
+	char *dir = tu_fixture(name);
+	tfshrink_model *m = tu_open(dir, verify_crc);
+	free(dir);
+	return m;
+}
+
+void tu_assert_verifies(tfshrink_model *m)
+{
+	if (tfs_model_verify(m) != 0)
+		fail_msg("verify %s: %s", m->dir, tfshrink_error_last()->message);
+}
+
 tfshrink_shrink_options tu_only(const char *pass)
 {
 	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
@@ -259,6 +281,27 @@ int tu_shrink_unless_refused(tfshrink_model *m, const char *dir, const tfshrink_
 		fail_msg("%s: shrink failed: %s", tu_base(dir), tfshrink_error_last()->message);
 	tfshrink_model_free(plain);
 	return 0;
+}
+
+void tu_check_pass(const char *dir, const char *name, const tfshrink_shrink_options *o,
+                   void (*check)(const tu_pass_run *run))
+{
+	tu_pass_run run = { dir, name, NULL, o, tu_open(dir, 0), tu_open(dir, 0), NULL, NULL };
+	if (tu_shrink_unless_refused(run.m, dir, o, &run.r)) {
+		char *out;
+		run.w = tu_write_reopen(run.m, name, &out);
+		run.out = out;
+		/* fingerprint.pb is recomputed or dropped: only the rest is forecast exactly */
+		if (!tu_has_file(run.m, "fingerprint.pb"))
+			assert_int_equal(tu_model_bytes(run.w), run.r->bytes_after);
+		check(&run);
+		tfshrink_model_free(run.w);
+		tfs_remove_tree(out);
+		free(out);
+		tfshrink_shrink_report_free(run.r);
+	}
+	tfshrink_model_free(run.in);
+	tfshrink_model_free(run.m);
 }
 
 int tu_run_pass(const struct tfs_pass *p, tfshrink_model *m, int keep_objects, uint64_t *items, char *summary)

@@ -37,6 +37,9 @@ char *tu_tmp_path(const char *name);
 /* A writable copy of model directory src at tu_tmp/name (the shared models
  * are read-only); caller frees the path. */
 char *tu_copy_model(const char *src, const char *name);
+/* A model directory tu_tmp/name holding only saved_model.pbtxt = text;
+ * caller frees the path. */
+char *tu_pbtxt_model(const char *name, const char *text);
 int tu_ends_with(const char *s, const char *suffix);
 /* The last component of a path. */
 const char *tu_base(const char *path);
@@ -59,6 +62,9 @@ size_t tu_each_realmodel(tu_model_fn fn);
 /* Opens a model, checking every checksum if verify_crc; fails the test if
  * it does not open. */
 tfshrink_model *tu_open(const char *dir, int verify_crc);
+tfshrink_model *tu_open_fixture(const char *name, int verify_crc);
+/* Fails the test, naming the model, if tfs_model_verify refuses it. */
+void tu_assert_verifies(tfshrink_model *m);
 /* Shrink options that run only the named pass. */
 tfshrink_shrink_options tu_only(const char *pass);
 const tfshrink_pass_result *tu_pass_result(const tfshrink_shrink_report *r, const char *pass);
@@ -70,6 +76,19 @@ tfshrink_shrink_report *tu_shrink_only(tfshrink_model *m, const char *pass);
  * model as it is: no pass's doing), and it returns 0. */
 int tu_shrink_unless_refused(tfshrink_model *m, const char *dir, const tfshrink_shrink_options *o,
                              tfshrink_shrink_report **r);
+/* One model through tu_check_pass: as opened, after the passes, and written
+ * to out and reopened. */
+typedef struct tu_pass_run {
+	const char *dir, *name, *out;
+	const tfshrink_shrink_options *opts;
+	tfshrink_model *in, *m, *w;
+	tfshrink_shrink_report *r;
+} tu_pass_run;
+/* Shrinks the model in dir with o (a model refused as it is passes, see
+ * tu_shrink_unless_refused), writes it to tu_tmp/name, checks the forecast
+ * size and calls check; the output is removed afterwards. */
+void tu_check_pass(const char *dir, const char *name, const tfshrink_shrink_options *o,
+                   void (*check)(const tu_pass_run *run));
 /* Runs one pass by itself, outside the pipeline; items and summary (256
  * bytes) may be NULL. */
 struct tfs_pass;
