@@ -26,12 +26,20 @@
  * chain has an unexpected shape, or when its values do not fit: float16
  * range, NaN/Inf for int8, --min-sqnr. The report says why, per tensor.
  *
- * TF1 graphs (no object graph) get the same treatment for resource
- * variables (VarHandleOp), found through the graph's save/RestoreV2: reads
- * and gathers in the graph get the conversion, the saver's nodes the stored
- * dtype, and variable initializers (never run by the loaders) a Cast of their
- * value. Reference variables (VariableV2) stay float32, with the reason; a
- * TF1 model with several meta graphs is refused with EUNSUPPORTED. */
+ * TF1 graphs (no object graph) get the same treatment, variables found
+ * through the graph's save/RestoreV2. Resource variables (VarHandleOp):
+ * reads and gathers in the graph get the conversion, the saver's nodes the
+ * stored dtype. Reference variables (VariableV2 / Variable, restored by an
+ * Assign): the variable node, the saver's dtypes, the restoring Assign and
+ * IsVariableInitialized take the stored dtype; each Identity read (x/read)
+ * gets the conversion after it, and ops that take the ref output as a value
+ * read it through a new Identity with the conversion (every edge then joins
+ * equal base types, as graph import checks). Ops that need the ref itself
+ * (AssignAdd, Apply*, Scatter*, Ref* control flow, an Assign whose output is
+ * used) keep the variable float32. Variable initializers (Assign /
+ * AssignVariableOp outside the saver, never run by the loaders) store a
+ * Cast of their value. A TF1 model with several meta graphs is refused with
+ * EUNSUPPORTED. */
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -62,7 +70,8 @@ typedef struct ids {
 typedef struct wvar {
 	size_t entry;
 	const char *key;
-	Tensorflow__NodeDef *handle; /* top-level VarHandleOp */
+	Tensorflow__NodeDef *handle; /* top-level VarHandleOp, or VariableV2 / Variable */
+	int ref;         /* a TF1 reference variable (handle is its VariableV2) */
 	int ndims;
 	int64_t dims[MAX_DIMS];
 	uint64_t n;
@@ -427,6 +436,40 @@ static int is_harmless_op(const char *op)
 	return !strcmp(op, "DisableCopyOnRead") || !strcmp(op, "VarIsInitializedOp") || !strcmp(op, "VariableShape");
 }
 
+static int is_ref_var(const char *op)
+{
+	return !strcmp(op, "VariableV2") || !strcmp(op, "Variable");
+}
+
+/* Ops with a reference input: state and training ops, Ref* control flow. */
+static int takes_ref(const char *op)
+{
+	static const char *const exact[] = {"Assign", "AssignAdd", "AssignSub", "CountUpTo", "IsVariableInitialized",
+	                                    "DestroyTemporaryVariable", "StridedSliceAssign"};
+	static const char *const prefix[] = {"Apply", "SparseApply", "Ref", "Scatter"};
+	for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+		if (!strcmp(op, exact[i]))
+			return 1;
+	if (!strcmp(op, "ScatterNd") || !strcmp(op, "ScatterNdNonAliasingAdd"))
+		return 0;
+	for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+		if (!strncmp(op, prefix[i], strlen(prefix[i])))
+			return 1;
+	return 0;
+}
+
+/* 1 if a node of l reads an output of nd through a data edge. */
+static int has_data_users(tfs_nodes l, const Tensorflow__NodeDef *nd)
+{
+	for (size_t j = 0; j < *l.n; j++) {
+		const Tensorflow__NodeDef *u = (*l.v)[j];
+		for (size_t q = 0; q < n_data(u); q++)
+			if (input_node(l, u->input[q]) == nd)
+				return 1;
+	}
+	return 0;
+}
+
 /* Follows the uses of argument a of function f. */
 static int process_arg(wctx *c, size_t f, size_t a)
 {
@@ -526,6 +569,13 @@ static void map_handles_graph(wctx *c)
 					if (h && !strcmp(h->op, "VarHandleOp"))
 						w->handle = h;
 				}
+				if (!strcmp(next->op, "Assign") && next->n_input >= 1) {
+					Tensorflow__NodeDef *h = input_node(l, next->input[0]);
+					if (h && is_ref_var(h->op)) {
+						w->handle = h;
+						w->ref = 1;
+					}
+				}
 				break;
 			}
 		}
@@ -613,6 +663,9 @@ static int restore_chain(tfs_nodes l, const char *out, int dt, int apply, int de
 			} else if (!strcmp(nd->op, "AssignVariableOp") && q == 1) {
 				if (apply)
 					set_type_attr(nd, "dtype", dt);
+			} else if (!strcmp(nd->op, "Assign") && q == 1) {
+				if (apply)
+					set_type_attr(nd, "T", dt);
 			} else {
 				ok = 0;
 			}
@@ -621,10 +674,11 @@ static int restore_chain(tfs_nodes l, const char *out, int dt, int apply, int de
 	return ok;
 }
 
-/* Backward chain from a SaveV2 input: Identity nodes, then ReadVariableOp or
- * a value argument of the function (old save functions): *arg gets its
- * index, else -1. */
-static int save_chain(tfs_nodes l, const Tensorflow__FunctionDef *f, const char *in, int dt, int apply, int64_t *arg)
+/* Backward chain from a SaveV2 input: Identity nodes, then ReadVariableOp,
+ * w's reference variable itself, or a value argument of the function (old
+ * save functions): *arg gets its index, else -1. */
+static int save_chain(tfs_nodes l, const Tensorflow__FunctionDef *f, const wvar *w, const char *in, int dt, int apply,
+                      int64_t *arg)
 {
 	*arg = -1;
 	for (int depth = 0; depth < 8; depth++) {
@@ -641,6 +695,8 @@ static int save_chain(tfs_nodes l, const Tensorflow__FunctionDef *f, const char 
 		Tensorflow__NodeDef *nd = input_node(l, in);
 		if (!nd)
 			return 0;
+		if (w->ref && nd == w->handle)
+			return 1;
 		if (!strcmp(nd->op, "ReadVariableOp")) {
 			if (apply)
 				set_type_attr(nd, "dtype", dt);
@@ -731,7 +787,7 @@ static int saver_list(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, wvar *w,
 					continue;
 				}
 				int64_t arg;
-				ok &= save_chain(l, f, nd->input[3 + k], dt, apply, &arg);
+				ok &= save_chain(l, f, w, nd->input[3 + k], dt, apply, &arg);
 				if (arg >= 0)
 					ok &= f && save_callers(c, f, (size_t)arg, w, dt, apply);
 			}
@@ -749,6 +805,25 @@ static int saver_all(wctx *c, wvar *w, int dt, int apply)
 	return ok && restored;
 }
 
+/* Input k of top-level node nd is reference variable w. The saver, the
+ * Assigns that restore or initialize it and IsVariableInitialized take the
+ * ref itself and get the stored dtype; other ops that need the ref (updates,
+ * training ops, Ref* control flow) keep it float32; any other op only reads
+ * the value and gets the conversion. */
+static void seed_ref(wvar *w, tfs_nodes l, const Tensorflow__NodeDef *nd, size_t k)
+{
+	if (!strcmp(nd->op, "SaveV2") || !strcmp(nd->op, "IsVariableInitialized") || !strcmp(nd->op, "Identity"))
+		return;
+	if (!strcmp(nd->op, "Assign") && k == 0) {
+		/* its output is the ref again, of the new dtype */
+		if (has_data_users(l, nd))
+			unselect(w, "the output of its Assign '%s' is used%s", nd->name, "");
+		return;
+	}
+	if (takes_ref(nd->op))
+		unselect(w, "used at the top level by %s '%s'", nd->op, nd->name);
+}
+
 /* Top-level uses of candidate handles and seeds for function arguments. */
 static int seed_top(wctx *c)
 {
@@ -759,7 +834,11 @@ static int seed_top(wctx *c)
 		size_t nin = n_data(nd);
 		for (size_t k = 0; k < nin; k++) {
 			Tensorflow__NodeDef *h = input_node(top, nd->input[k]);
-			wvar *w = h && !strcmp(h->op, "VarHandleOp") ? var_of_handle(c, h->name) : NULL;
+			wvar *w = h && (!strcmp(h->op, "VarHandleOp") || is_ref_var(h->op)) ? var_of_handle(c, h->name) : NULL;
+			if (w && w->ref) {
+				seed_ref(w, top, nd, k);
+				continue;
+			}
 			if (callee >= 0) {
 				const Tensorflow__OpDef *sig = fn(c, (size_t)callee)->signature;
 				if (k < sig->n_input_arg && sig->input_arg[k]->type == TENSORFLOW__DATA_TYPE__DT_RESOURCE)
@@ -1253,6 +1332,33 @@ static int has_value_users(const wctx *c, tfs_nodes l, const Tensorflow__NodeDef
 	return 0;
 }
 
+/* Assignment i of l (an initializer, never run by the loaders) stores a
+ * Cast of its value to the stored dtype; attr names the assigned dtype. */
+static int cast_assigned(wctx *c, tfs_nodes l, size_t i, const char *attr)
+{
+	Tensorflow__NodeDef *nd = (*l.v)[i];
+	char base[1100], *name;
+	snprintf(base, sizeof base, "%s/to_stored_dtype", nd->name);
+	if (!(name = fresh_name(l, base)))
+		return tfs_nomem();
+	Tensorflow__NodeDef *cast = node_new(name, "Cast", nd->device);
+	int rc = cast ? 0 : tfs_nomem();
+	if (rc == 0 && ((rc = node_input(cast, nd->input[1])) < 0 || (rc = node_attr(cast, "SrcT", av_type(TFS_DT_FLOAT))) < 0 ||
+	                (rc = node_attr(cast, "DstT", av_type(c->dt))) < 0 || (rc = node_attr(cast, "Truncate", av_bool(0))) < 0))
+		node_free(cast);
+	else if (rc == 0)
+		rc = nodes_append(l, cast);
+	if (rc == 0) {
+		nd = (*l.v)[i];
+		free(nd->input[1]);
+		nd->input[1] = name;
+		set_type_attr(nd, attr, c->dt);
+		name = NULL;
+	}
+	free(name);
+	return rc;
+}
+
 /* Top level: the handle's reads get a conversion after them (unless only
  * the saver reads them); assignments other than the saver's (variable
  * initializers, never run by the loaders) get a Cast of their value to the
@@ -1270,29 +1376,75 @@ static int rewrite_top(wctx *c, const wvar *w)
 			if (!strcmp(nd->op, "ResourceGather") || has_value_users(c, l, nd))
 				TFS_TRY(dequantize_after(c, l, NULL, i, w));
 		} else if (!strcmp(nd->op, "AssignVariableOp") && attr_type(nd, "dtype") != c->dt && nd->n_input >= 2) {
-			char base[1100], *name;
-			snprintf(base, sizeof base, "%s/to_stored_dtype", nd->name);
-			if (!(name = fresh_name(l, base)))
-				return tfs_nomem();
-			Tensorflow__NodeDef *cast = node_new(name, "Cast", nd->device);
-			int rc = cast ? 0 : tfs_nomem();
-			if (rc == 0 && ((rc = node_input(cast, nd->input[1])) < 0 || (rc = node_attr(cast, "SrcT", av_type(TFS_DT_FLOAT))) < 0 ||
-			                (rc = node_attr(cast, "DstT", av_type(c->dt))) < 0 || (rc = node_attr(cast, "Truncate", av_bool(0))) < 0))
-				node_free(cast);
-			else if (rc == 0)
-				rc = nodes_append(l, cast);
-			if (rc == 0) {
-				nd = (*l.v)[i];
-				free(nd->input[1]);
-				nd->input[1] = name;
-				set_type_attr(nd, "dtype", c->dt);
-				name = NULL;
-			}
-			free(name);
-			TFS_TRY(rc);
+			TFS_TRY(cast_assigned(c, l, i, "dtype"));
 		}
 	}
 	return 0;
+}
+
+/* Top level, reference variable: the saver's Assign already has the stored
+ * dtype, initializer Assigns get a Cast of their value and
+ * IsVariableInitialized the new dtype; Identity reads get a conversion after
+ * them, and ops reading the ref directly read it through a new Identity with
+ * a conversion after it. */
+static int rewrite_top_ref(wctx *c, const wvar *w)
+{
+	tfs_nodes l = tfs_graph_nodes(c->g);
+	size_t n0 = *l.n;
+	int direct = 0;
+	for (size_t i = 0; i < n0; i++) {
+		Tensorflow__NodeDef *nd = (*l.v)[i];
+		size_t nin = n_data(nd);
+		for (size_t q = 0; q < nin; q++) {
+			if (input_node(l, nd->input[q]) != w->handle)
+				continue;
+			if (!strcmp(nd->op, "Assign") && q == 0) {
+				if (attr_type(nd, "T") != c->dt && nd->n_input >= 2)
+					TFS_TRY(cast_assigned(c, l, i, "T"));
+			} else if (!strcmp(nd->op, "IsVariableInitialized")) {
+				set_type_attr(nd, "dtype", c->dt);
+			} else if (!strcmp(nd->op, "Identity")) {
+				set_type_attr(nd, "T", c->dt);
+				if (has_value_users(c, l, nd))
+					TFS_TRY(dequantize_after(c, l, NULL, i, w));
+			} else if (strcmp(nd->op, "SaveV2")) {
+				direct = 1;
+			}
+		}
+	}
+	if (!direct)
+		return 0;
+	char base[1100], *name;
+	snprintf(base, sizeof base, "%s/read_stored", w->handle->name);
+	if (!(name = fresh_name(l, base)))
+		return tfs_nomem();
+	Tensorflow__NodeDef *id = node_new(name, "Identity", w->handle->device);
+	int rc = id ? 0 : tfs_nomem();
+	if (rc == 0 && ((rc = node_input(id, w->handle->name)) < 0 || (rc = node_attr(id, "T", av_type(c->dt))) < 0 ||
+	                (rc = copy_shapes(id, w->handle)) < 0))
+		node_free(id);
+	else if (rc == 0)
+		rc = nodes_append(l, id);
+	for (size_t i = 0; rc == 0 && i < n0; i++) {
+		Tensorflow__NodeDef *nd = (*l.v)[i];
+		size_t nin = n_data(nd);
+		if (!strcmp(nd->op, "SaveV2") || !strcmp(nd->op, "IsVariableInitialized") || !strcmp(nd->op, "Identity"))
+			continue;
+		for (size_t q = 0; rc == 0 && q < nin; q++) {
+			if ((!strcmp(nd->op, "Assign") && q == 0) || input_node(l, nd->input[q]) != w->handle)
+				continue;
+			char *s = strdup(name);
+			if (!s) {
+				rc = tfs_nomem();
+				break;
+			}
+			free(nd->input[q]);
+			nd->input[q] = s;
+		}
+	}
+	free(name);
+	TFS_TRY(rc);
+	return dequantize_after(c, l, NULL, *l.n - 1, w);
 }
 
 static int rewrite(wctx *c)
@@ -1344,7 +1496,7 @@ static int rewrite(wctx *c)
 		if (!w->sel)
 			continue;
 		saver_all(c, w, c->dt, 1);
-		TFS_TRY(rewrite_top(c, w));
+		TFS_TRY(w->ref ? rewrite_top_ref(c, w) : rewrite_top(c, w));
 		for (size_t o = 0; og && o < c->n_obj; o++)
 			if (c->obj_var[o] == (int32_t)i && og->nodes[o]->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_VARIABLE)
 				og->nodes[o]->variable->dtype = (Tensorflow__DataType)c->dt;
@@ -1561,14 +1713,10 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 			unselect(w, "not matched by --include%s%s", "", "");
 		else if (has_exc && matches(&exc, w))
 			unselect(w, "matched by --exclude%s%s", "", "");
-		else if (!w->handle && c.tf1 && tfs_nodes_find(tfs_graph_nodes(c.g), w->key) &&
-		         strncmp(tfs_nodes_find(tfs_graph_nodes(c.g), w->key)->op, "Variable", 8) == 0)
-			unselect(w, "a TF1 reference variable (%s) is not supported%s",
-			         tfs_nodes_find(tfs_graph_nodes(c.g), w->key)->op, "");
 		else if (!w->handle)
 			unselect(w, "the graph's saver does not restore it into a variable handle%s%s", "", "");
 		else if (attr_type(w->handle, "dtype") != TFS_DT_FLOAT)
-			unselect(w, "its VarHandleOp is not float32%s%s", "", "");
+			unselect(w, "its %s is not float32%s", w->handle->op, "");
 	}
 	if ((rc = map_objects(&c)) < 0 || (rc = seed_top(&c)) < 0 || (rc = seed_objects(&c)) < 0)
 		goto done;

@@ -13,7 +13,7 @@ quantized tensors must take half (fp16/bf16) or about a quarter plus scales
 (int8) of their float32 bytes.
 
 Models without a float32 weight of 1,024 elements or more are skipped (the
-pass leaves them alone; TF1 reference variables stay float32 too), and so
+pass leaves them alone), and so
 are models whose original outputs this TensorFlow cannot compute. Set TFSHRINK_WEIGHTS_REPORT=FILE to append the measured
 figures (one JSON object per model and mode) to FILE.
 """
