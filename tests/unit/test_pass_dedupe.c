@@ -35,12 +35,8 @@ static char *make_bundle_model(const char *name, const tdef *v, size_t n, int sh
 	char *dir = tu_pbtxt_model(name, model_pbtxt);
 	char *vdir = tfs_path_join(dir, "variables"), *prefix = tfs_path_join(dir, "variables/variables");
 	assert_int_equal(tfs_mkdir(vdir), 0);
-	Tensorflow__VersionDef ver = TENSORFLOW__VERSION_DEF__INIT;
-	ver.producer = 1;
-	Tensorflow__BundleHeaderProto h = TENSORFLOW__BUNDLE_HEADER_PROTO__INIT;
-	h.version = &ver;
 	tfs_bundle_writer w;
-	assert_int_equal(tfs_bundle_writer_open(&w, prefix, shards, &h), 0);
+	tu_bundle_writer_open(&w, prefix, shards);
 	for (size_t i = 0; i < n; i++) {
 		Tensorflow__TensorShapeProto__Dim d = TENSORFLOW__TENSOR_SHAPE_PROTO__DIM__INIT;
 		Tensorflow__TensorShapeProto__Dim *dp = &d;

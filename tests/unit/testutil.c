@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "error.h"
 #include "fsutil.h"
 #include "model_internal.h"
@@ -36,6 +37,23 @@ char *tu_realmodel(const char *name)
 		return NULL;
 	}
 	return p;
+}
+
+int tu_key_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+	size_t m = an < bn ? an : bn;
+	int c = m ? memcmp(a, b, m) : 0;
+	return c ? c : (an < bn ? -1 : an > bn);
+}
+
+void tu_bundle_writer_open(struct tfs_bundle_writer *w, const char *prefix, int num_shards)
+{
+	/* the writer keeps a shallow copy of the header: the version must outlive it */
+	static Tensorflow__VersionDef ver = TENSORFLOW__VERSION_DEF__INIT;
+	ver.producer = 1;
+	Tensorflow__BundleHeaderProto h = TENSORFLOW__BUNDLE_HEADER_PROTO__INIT;
+	h.version = &ver;
+	assert_int_equal(tfs_bundle_writer_open(w, prefix, num_shards, &h), 0);
 }
 
 void tu_write(const char *dir, const char *name, const void *data, size_t n)

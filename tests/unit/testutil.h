@@ -15,6 +15,11 @@ char *tu_mkdtemp(void);
 char *tu_fixture(const char *name);
 /* Path of a shared real model, or NULL if ../shared/realmodels is absent. */
 char *tu_realmodel(const char *name);
+/* Byte-wise order of keys (the order of tables and bundles). */
+int tu_key_cmp(const void *a, size_t an, const void *b, size_t bn);
+/* Opens a bundle writer at prefix with a header of producer version 1. */
+struct tfs_bundle_writer;
+void tu_bundle_writer_open(struct tfs_bundle_writer *w, const char *prefix, int num_shards);
 /* Writes bytes to dir/name (creating parents). */
 void tu_write(const char *dir, const char *name, const void *data, size_t n);
 /* Reads a file; aborts the test on failure. */
