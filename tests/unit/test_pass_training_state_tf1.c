@@ -421,6 +421,63 @@ static Tensorflow__CollectionDef *node_list(const char *const *values)
 	return cd;
 }
 
+/* A node with data inputs only (no attrs: the pass reads none of them). */
+static void add_plain_node(Tensorflow__GraphDef *g, const char *name, const char *op, const char *in0, const char *in1)
+{
+	Tensorflow__NodeDef *n = malloc(sizeof *n);
+	assert_non_null(n);
+	tensorflow__node_def__init(n);
+	n->name = strdup(name);
+	n->op = strdup(op);
+	n->device = strdup("");
+	n->n_input = in1 ? 2 : 1;
+	n->input = malloc(n->n_input * sizeof *n->input);
+	n->input[0] = strdup(in0);
+	if (in1)
+		n->input[1] = strdup(in1);
+	g->node = realloc(g->node, (g->n_node + 1) * sizeof *g->node);
+	assert_non_null(g->node);
+	g->node[g->n_node++] = n;
+}
+
+/* Summary ops feed TensorBoard during training only: they go, with what only
+ * they read and the "summaries" collection; what serving reads stays. */
+static void test_summaries(void **state)
+{
+	(void)state;
+	char *dir = tu_fixture("tf1_adam_builder");
+	tfshrink_model *m = tu_open(dir, 0);
+	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
+	Tensorflow__GraphDef *g = mg->graph_def;
+	const Tensorflow__SignatureDef *sd = mg->signature_def[0]->value;
+	char out[256];
+	snprintf(out, sizeof out, "%s", sd->outputs[0]->value->name);
+	out[strcspn(out, ":")] = 0;
+	assert_non_null(node(g, out));
+	add_plain_node(g, "summ/frac", "Identity", out, NULL);
+	add_plain_node(g, "summ/scalar", "ScalarSummary", "save/Const", "summ/frac");
+	add_plain_node(g, "summ/hist", "HistogramSummary", "save/Const", out);
+	add_plain_node(g, "summ/merged", "MergeSummary", "summ/scalar", "summ/hist");
+	const char *const listed[] = { "summ/scalar:0", "summ/hist:0", NULL };
+	add_collection(mg, "summaries", node_list(listed));
+	char summary[256];
+	run_pass(m, summary);
+	const char *const gone[] = { "summ/frac", "summ/scalar", "summ/hist", "summ/merged" };
+	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+		if (node(g, gone[i]))
+			fail_msg("%s is still there (%s)", gone[i], summary);
+	assert_null(coll(mg, "summaries"));
+	assert_non_null(node(g, out));
+	assert_non_null(node(g, "save/Const"));
+	assert_consistent(m, 0);
+	tu_assert_verifies(m);
+	tfshrink_model *r = tu_write_reopen(m, "summaries", NULL);
+	assert_consistent(r, 0);
+	tfshrink_model_free(r);
+	tfshrink_model_free(m);
+	free(dir);
+}
+
 /* RestoreV2 reads the SaveV2's Consts (same keys, same order): each edit
  * must leave the other's list intact (the pass clones the shared Const). */
 static void test_shared_consts(void **state)
@@ -748,6 +805,7 @@ int main(void)
 		TU_TMP_TEST(test_fixture),
 		cmocka_unit_test(test_pipeline),
 		TU_TMP_TEST(test_shared_consts),
+		TU_TMP_TEST(test_summaries),
 		TU_TMP_TEST(test_context_and_partitioned),
 		cmocka_unit_test(test_train_signature),
 		TU_TMP_TEST(test_two_meta_graphs),
