@@ -364,12 +364,7 @@ static void test_write_policies(void **state)
 	char *out = tu_tmp_path("keep");
 	write_checked(m, out);
 	char *fpout = tu_join(out, "fingerprint.pb");
-	size_t na, nb;
-	uint8_t *a = tu_read(fpin, &na), *b = tu_read(fpout, &nb);
-	assert_int_equal(na, nb);
-	assert_memory_equal(a, b, na);
-	free(a);
-	free(b);
+	assert_true(tu_same_file(fpin, fpout));
 	free(fpout);
 	free(out);
 

@@ -101,16 +101,6 @@ static ssize_t fl_find(const flist *f, const char *rel)
 	return -1;
 }
 
-static int same_file(const char *a, const char *b)
-{
-	size_t na, nb;
-	uint8_t *x = tu_read(a, &na), *y = tu_read(b, &nb);
-	int same = na == nb && (na == 0 || !memcmp(x, y, na));
-	free(x);
-	free(y);
-	return same;
-}
-
 /* Entries of a directory (not recursive), sorted, as one string. */
 static char *listing(const char *dir)
 {
@@ -159,14 +149,22 @@ static int has_object_graph(const char *dir)
 	return has;
 }
 
-/* A writable copy of the first model with an object graph in its
- * checkpoint; NULL when there is none. */
-static char *copy_of_model_with_object_graph(const char *name)
+static int has_variables(const char *dir)
+{
+	char *idx = tu_join(dir, "variables/variables.index");
+	int has = tfs_is_file(idx);
+	free(idx);
+	return has;
+}
+
+/* A writable copy, at tu_tmp/name, of the first model that `has`; NULL when
+ * there is none. */
+static char *copy_first(int (*has)(const char *dir), const char *name)
 {
 	tu_models ml = tu_all_models();
 	char *out = NULL;
 	for (size_t i = 0; i < ml.n && !out; i++)
-		if (has_object_graph(ml.dir[i]))
+		if (has(ml.dir[i]))
 			out = tu_copy_model(ml.dir[i], name);
 	tu_models_free(&ml);
 	return out;
@@ -411,7 +409,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 	int index_changed = 0, shards = 0;
 	if (tfs_is_file(idx_in)) {
 		assert_true(tfs_is_file(idx_out));
-		if (same_file(idx_in, idx_out)) {
+		if (tu_same_file(idx_in, idx_out)) {
 			st->index_identical++;
 		} else {
 			size_t n;
@@ -446,7 +444,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 		if (!strcmp(fi.rel[i], "fingerprint.pb"))
 			st->fingerprints_kept++;
 		char *a = tu_join(in, fi.rel[i]), *b = tu_join(out, fi.rel[i]);
-		if (!same_file(a, b))
+		if (!tu_same_file(a, b))
 			fail_msg("%s: %s differs", name, fi.rel[i]);
 		free(a);
 		free(b);
@@ -487,28 +485,12 @@ static void test_roundtrip_all(void **state)
 
 /* ========================================================== refusals */
 
-static char *first_model(void)
-{
-	tu_models ml = tu_all_models();
-	char *p = NULL;
-	for (size_t i = 0; i < ml.n && !p; i++) {
-		char *idx = tu_join(ml.dir[i], "variables/variables.index");
-		if (tfs_is_file(idx))
-			p = strdup(ml.dir[i]);
-		free(idx);
-	}
-	tu_models_free(&ml);
-	return p;
-}
-
 static void test_refusals(void **state)
 {
 	(void)state;
-	char *src = first_model();
-	if (!src)
+	char *in = copy_first(has_variables, "in");
+	if (!in)
 		skip();
-	char *in = tu_copy_model(src, "in");
-	free(src);
 	tfshrink_model *m = tu_open(in, 0);
 	char *in_list = listing(in);
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
@@ -643,11 +625,9 @@ static int cancel_cb(const char *phase, uint64_t done, uint64_t total, void *pay
 static void test_failure_leaves_nothing(void **state)
 {
 	(void)state;
-	char *src = first_model();
-	if (!src)
+	char *in = copy_first(has_variables, "in");
+	if (!in)
 		skip();
-	char *in = tu_copy_model(src, "in");
-	free(src);
 
 	/* flip a byte inside the largest numeric tensor */
 	char *prefix = tu_join(in, "variables/variables");
@@ -706,10 +686,8 @@ static void test_failure_leaves_nothing(void **state)
 	tfshrink_model_free(m);
 
 	/* a cancelled write leaves nothing either */
-	char *src2 = first_model();
-	char *in2 = tu_copy_model(src2, "in2");
-	free(src2);
-	assert_int_equal(tfshrink_model_open(&m, in2, NULL), 0);
+	char *in2 = copy_first(has_variables, "in2");
+	m = tu_open(in2, 0);
 	int calls = 0;
 	tfshrink_write_options wc = TFSHRINK_WRITE_OPTIONS_INIT;
 	wc.progress = cancel_cb;
@@ -810,12 +788,10 @@ static void test_open_errors(void **state)
 	expect_open_error(empty, TFSHRINK_ENOTFOUND, "saved_model.pb", "empty");
 	free(empty);
 
-	char *src = first_model();
-	if (!src)
-		skip();
 	/* truncated saved_model.pb */
-	char *in = tu_copy_model(src, "trunc");
-	free(src);
+	char *in = copy_first(has_variables, "trunc");
+	if (!in)
+		skip();
 	char *pb = tu_join(in, "saved_model.pb");
 	size_t n;
 	uint8_t *d = tu_read(pb, &n);
@@ -835,7 +811,7 @@ static void test_open_errors(void **state)
 	free(in);
 
 	/* the checkpoint's object graph stored as int32 */
-	char *og = copy_of_model_with_object_graph("og_int32");
+	char *og = copy_first(has_object_graph, "og_int32");
 	if (!og)
 		skip();
 	static const uint8_t four[4] = { 1, 0, 0, 0 };
@@ -844,7 +820,7 @@ static void test_open_errors(void **state)
 	free(og);
 
 	/* a string that is not a TrackableObjectGraph */
-	og = copy_of_model_with_object_graph("og_junk");
+	og = copy_first(has_object_graph, "og_junk");
 	static const uint8_t junk[] = { 0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01 }; /* nodes: 4 GiB promised */
 	const uint8_t *sp = junk;
 	uint64_t sl = sizeof junk;
@@ -858,7 +834,7 @@ static void test_open_errors(void **state)
 	free(og);
 
 	/* ... and one whose string is stored with a bad checksum */
-	og = copy_of_model_with_object_graph("og_crc");
+	og = copy_first(has_object_graph, "og_crc");
 	static const uint8_t empty_graph[] = { 0 };
 	sp = empty_graph;
 	sl = 0;

@@ -173,14 +173,8 @@ static void check_run(const tu_pass_run *run)
 		snprintf(rel_a, sizeof rel_a, "assets/%s", after[i]);
 		snprintf(rel_b, sizeof rel_b, "assets/%s", before[i]);
 		char *pa = tfs_path_join(run->out, rel_a), *pb = tfs_path_join(run->dir, rel_b);
-		if (tfs_is_file(pb)) {
-			size_t la, lb;
-			uint8_t *da = tu_read(pa, &la), *db = tu_read(pb, &lb);
-			assert_int_equal(la, lb);
-			assert_memory_equal(da, db, la);
-			free(da);
-			free(db);
-		}
+		if (tfs_is_file(pb) && !tu_same_file(pa, pb))
+			fail_msg("%s: %s does not hold what %s held", run->name, pa, pb);
 		free(pa);
 		free(pb);
 	}

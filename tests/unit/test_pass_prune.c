@@ -405,36 +405,6 @@ static void test_shrink_reports_prune(void **state)
 
 /* ------------------------------------------- hand-made library functions */
 
-static Tensorflow__AttrValue *func_attr(const char *fname)
-{
-	Tensorflow__AttrValue *v = malloc(sizeof *v);
-	tensorflow__attr_value__init(v);
-	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
-	v->func = malloc(sizeof *v->func);
-	tensorflow__name_attr_list__init(v->func);
-	v->func->name = strdup(fname);
-	return v;
-}
-
-static void node_add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v)
-{
-	n->attr = realloc(n->attr, (n->n_attr + 1) * sizeof *n->attr);
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = strdup(key);
-	e->value = v;
-	n->attr[n->n_attr++] = e;
-}
-
-static Tensorflow__NodeDef *mk_node(const char *name, const char *op)
-{
-	Tensorflow__NodeDef *n = malloc(sizeof *n);
-	tensorflow__node_def__init(n);
-	n->name = strdup(name);
-	n->op = strdup(op);
-	return n;
-}
-
 /* A function whose body is one node of op `op` (NULL: empty body). */
 static Tensorflow__FunctionDef *mk_fn(const char *name, Tensorflow__NodeDef *body)
 {
@@ -486,16 +456,6 @@ static void lib_add_registered(Tensorflow__FunctionDefLibrary *lib, const char *
 	lib->registered_gradients[lib->n_registered_gradients++] = g;
 }
 
-static Tensorflow__AttrValue *string_attr(const char *s)
-{
-	Tensorflow__AttrValue *v = malloc(sizeof *v);
-	tensorflow__attr_value__init(v);
-	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
-	v->s.len = strlen(s);
-	v->s.data = (uint8_t *)strdup(s);
-	return v;
-}
-
 /* Adds to a model's first graph: a top-level node calling "kept_fn" through
  * attr f, a call chain kept_fn -> (op) inner_fn -> (While body, nested in a
  * list of funcs) deep_fn, gradients for kept and orphan functions, a
@@ -504,36 +464,36 @@ static void add_synthetic(tfshrink_model *m)
 {
 	Tensorflow__GraphDef *gd = mg0(m)->graph_def;
 	Tensorflow__FunctionDefLibrary *lib = ensure_lib(gd);
-	Tensorflow__NodeDef *caller = mk_node("synthetic_caller", "PartitionedCall");
-	node_add_attr(caller, "f", func_attr("kept_fn"));
+	Tensorflow__NodeDef *caller = tu_node("synthetic_caller", "PartitionedCall");
+	tu_add_attr(caller, "f", tu_func_attr("kept_fn"));
 	gd->node = realloc(gd->node, (gd->n_node + 1) * sizeof *gd->node);
 	gd->node[gd->n_node++] = caller;
-	lib_add(lib, mk_fn("kept_fn", mk_node("call_inner", "inner_fn")));
-	Tensorflow__NodeDef *loop = mk_node("loop", "While");
+	lib_add(lib, mk_fn("kept_fn", tu_node("call_inner", "inner_fn")));
+	Tensorflow__NodeDef *loop = tu_node("loop", "While");
 	Tensorflow__AttrValue *lst = malloc(sizeof *lst);
 	tensorflow__attr_value__init(lst);
 	lst->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
 	lst->list = malloc(sizeof *lst->list);
 	tensorflow__attr_value__list_value__init(lst->list);
-	Tensorflow__AttrValue *outer = func_attr("deep_fn");
+	Tensorflow__AttrValue *outer = tu_func_attr("deep_fn");
 	lst->list->func = malloc(sizeof *lst->list->func);
 	lst->list->func[lst->list->n_func++] = outer->func; /* a list(func) holding deep_fn */
 	outer->func = NULL;
 	outer->value_case = TENSORFLOW__ATTR_VALUE__VALUE__NOT_SET;
 	protobuf_c_message_free_unpacked(&outer->base, NULL);
-	node_add_attr(loop, "branches", lst);
-	node_add_attr(loop, "_gradient_op_type", string_attr("CustomGradient-1"));
+	tu_add_attr(loop, "branches", lst);
+	tu_add_attr(loop, "_gradient_op_type", tu_string_attr("CustomGradient-1"));
 	lib_add(lib, mk_fn("inner_fn", loop));
 	/* deep_fn's body names a function through a func attr nested in a func attr. */
-	Tensorflow__NodeDef *nest = mk_node("nest", "StatefulPartitionedCall");
-	Tensorflow__AttrValue *fa = func_attr("leaf_caller_fn");
+	Tensorflow__NodeDef *nest = tu_node("nest", "StatefulPartitionedCall");
+	Tensorflow__AttrValue *fa = tu_func_attr("leaf_caller_fn");
 	Tensorflow__NameAttrList__AttrEntry *e = malloc(sizeof *e);
 	tensorflow__name_attr_list__attr_entry__init(e);
 	e->key = strdup("inner");
-	e->value = func_attr("leaf_fn");
+	e->value = tu_func_attr("leaf_fn");
 	fa->func->attr = malloc(sizeof *fa->func->attr);
 	fa->func->attr[fa->func->n_attr++] = e;
-	node_add_attr(nest, "f", fa);
+	tu_add_attr(nest, "f", fa);
 	lib_add(lib, mk_fn("deep_fn", nest));
 	lib_add(lib, mk_fn("leaf_caller_fn", NULL));
 	lib_add(lib, mk_fn("leaf_fn", NULL));
@@ -541,7 +501,7 @@ static void add_synthetic(tfshrink_model *m)
 	lib_add_gradient(lib, "kept_fn", "kept_grad_fn");
 	lib_add(lib, mk_fn("custom_grad_fn", NULL));
 	lib_add_registered(lib, "CustomGradient-1", "custom_grad_fn");
-	lib_add(lib, mk_fn("orphan_fn", mk_node("x", "orphan_callee_fn")));
+	lib_add(lib, mk_fn("orphan_fn", tu_node("x", "orphan_callee_fn")));
 	lib_add(lib, mk_fn("orphan_callee_fn", NULL));
 	lib_add(lib, mk_fn("orphan_grad_fn", NULL));
 	lib_add_gradient(lib, "orphan_fn", "orphan_grad_fn");

@@ -25,7 +25,6 @@
 extern const tfs_pass tfs_pass_training_state;
 
 /* Training-state keys by name (independent of how the pass finds them). */
-static char *xstrdup(const char *s);
 
 static int g_keep_metrics; /* --keep-objects with keras_metadata.pb: metrics stay */
 
@@ -311,7 +310,7 @@ static void test_save_shard_only_training_state(void **state)
 	Tensorflow__TensorProto *t = tfs_node_attr(names, "value")->tensor;
 	for (size_t i = 0; i < t->n_string_val; i++) {
 		free(t->string_val[i].data);
-		t->string_val[i].data = (uint8_t *)xstrdup("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE");
+		t->string_val[i].data = (uint8_t *)tu_strdup("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE");
 		t->string_val[i].len = strlen((const char *)t->string_val[i].data);
 	}
 	size_t before = protobuf_c_message_get_packed_size(&m->sm->base), notes = m->n_notes;
@@ -391,34 +390,12 @@ static void test_shrink_reports_pass(void **state)
 
 /* ------------------------------------------------------- saver.h, graphs */
 
-static char *xstrdup(const char *s)
-{
-	char *r = strdup(s);
-	assert_non_null(r);
-	return r;
-}
-
-static void add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v)
-{
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	assert_non_null(e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = xstrdup(key);
-	e->value = v;
-	n->attr = realloc(n->attr, (n->n_attr + 1) * sizeof *n->attr);
-	n->attr[n->n_attr++] = e;
-}
-
 static Tensorflow__NodeDef *mk(const char *name, const char *op, const char *const *inputs)
 {
-	Tensorflow__NodeDef *n = malloc(sizeof *n);
-	assert_non_null(n);
-	tensorflow__node_def__init(n);
-	n->name = xstrdup(name);
-	n->op = xstrdup(op);
+	Tensorflow__NodeDef *n = tu_node(name, op);
 	for (size_t i = 0; inputs && inputs[i]; i++) {
 		n->input = realloc(n->input, (n->n_input + 1) * sizeof *n->input);
-		n->input[n->n_input++] = xstrdup(inputs[i]);
+		n->input[n->n_input++] = tu_strdup(inputs[i]);
 	}
 	return n;
 }
@@ -436,7 +413,7 @@ static Tensorflow__NodeDef *mk_strings(const char *name, const char *const *vals
 		k++;
 	t->string_val = malloc((k ? k : 1) * sizeof *t->string_val);
 	for (size_t i = 0; i < k; i++) {
-		t->string_val[i].data = (uint8_t *)xstrdup(vals[i]);
+		t->string_val[i].data = (uint8_t *)tu_strdup(vals[i]);
 		t->string_val[i].len = strlen(vals[i]);
 	}
 	t->n_string_val = k;
@@ -450,7 +427,7 @@ static Tensorflow__NodeDef *mk_strings(const char *name, const char *const *vals
 	t->tensor_shape = sh;
 	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_TENSOR;
 	v->tensor = t;
-	add_attr(n, "value", v);
+	tu_add_attr(n, "value", v);
 	return n;
 }
 
@@ -466,7 +443,7 @@ static void add_types(Tensorflow__NodeDef *n, const char *key, size_t k)
 	l->n_type = k;
 	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
 	v->list = l;
-	add_attr(n, key, v);
+	tu_add_attr(n, key, v);
 }
 
 static size_t list_len(const Tensorflow__NodeDef *n, const char *key)

@@ -56,6 +56,65 @@ void tu_bundle_writer_open(struct tfs_bundle_writer *w, const char *prefix, int 
 	assert_int_equal(tfs_bundle_writer_open(w, prefix, num_shards, &h), 0);
 }
 
+char *tu_strdup(const char *s)
+{
+	char *p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+void *tu_grow(void *arr, size_t n, size_t elem)
+{
+	void *p = realloc(arr, (n + 1) * elem);
+	assert_non_null(p);
+	return p;
+}
+
+Tensorflow__NodeDef *tu_node(const char *name, const char *op)
+{
+	Tensorflow__NodeDef *n = malloc(sizeof *n);
+	assert_non_null(n);
+	tensorflow__node_def__init(n);
+	n->name = tu_strdup(name);
+	n->op = tu_strdup(op);
+	return n;
+}
+
+Tensorflow__AttrValue *tu_func_attr(const char *fname)
+{
+	Tensorflow__AttrValue *v = malloc(sizeof *v);
+	assert_non_null(v);
+	tensorflow__attr_value__init(v);
+	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
+	v->func = malloc(sizeof *v->func);
+	assert_non_null(v->func);
+	tensorflow__name_attr_list__init(v->func);
+	v->func->name = tu_strdup(fname);
+	return v;
+}
+
+Tensorflow__AttrValue *tu_string_attr(const char *s)
+{
+	Tensorflow__AttrValue *v = malloc(sizeof *v);
+	assert_non_null(v);
+	tensorflow__attr_value__init(v);
+	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
+	v->s.len = strlen(s);
+	v->s.data = (uint8_t *)tu_strdup(s);
+	return v;
+}
+
+void tu_add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v)
+{
+	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
+	assert_non_null(e);
+	tensorflow__node_def__attr_entry__init(e);
+	e->key = tu_strdup(key);
+	e->value = v;
+	n->attr = tu_grow(n->attr, n->n_attr, sizeof *n->attr);
+	n->attr[n->n_attr++] = e;
+}
+
 void tu_write(const char *dir, const char *name, const void *data, size_t n)
 {
 	assert_int_equal(tfs_mkdirs_for(dir, name), 0);
@@ -70,6 +129,16 @@ uint8_t *tu_read(const char *path, size_t *n)
 	uint8_t *d = NULL;
 	assert_int_equal(tfs_read_file(path, (uint64_t)1 << 40, &d, n), 0);
 	return d;
+}
+
+int tu_same_file(const char *a, const char *b)
+{
+	size_t na, nb;
+	uint8_t *x = tu_read(a, &na), *y = tu_read(b, &nb);
+	int same = na == nb && (na == 0 || !memcmp(x, y, na));
+	free(x);
+	free(y);
+	return same;
 }
 
 void tu_copy_tree(const char *src, const char *dst)

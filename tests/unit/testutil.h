@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tensorflow.pb-c.h"
 #include "tfshrink.h"
 
 /* New empty directory under $TMPDIR; caller frees the string and removes it. */
@@ -20,10 +21,21 @@ int tu_key_cmp(const void *a, size_t an, const void *b, size_t bn);
 /* Opens a bundle writer at prefix with a header of producer version 1. */
 struct tfs_bundle_writer;
 void tu_bundle_writer_open(struct tfs_bundle_writer *w, const char *prefix, int num_shards);
+/* strdup, and realloc of arr (n elements) to hold one more; never NULL. */
+char *tu_strdup(const char *s);
+void *tu_grow(void *arr, size_t n, size_t elem);
+/* Building graphs in memory: a new node; attr values of a function name and
+ * of a string; appending attr key (taking v over) to a node. */
+Tensorflow__NodeDef *tu_node(const char *name, const char *op);
+Tensorflow__AttrValue *tu_func_attr(const char *fname);
+Tensorflow__AttrValue *tu_string_attr(const char *s);
+void tu_add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v);
 /* Writes bytes to dir/name (creating parents). */
 void tu_write(const char *dir, const char *name, const void *data, size_t n);
 /* Reads a file; aborts the test on failure. */
 uint8_t *tu_read(const char *path, size_t *n);
+/* Whether two files hold the same bytes. */
+int tu_same_file(const char *a, const char *b);
 /* Copies a directory tree (cp -r). */
 void tu_copy_tree(const char *src, const char *dst);
 /* Asserts the last error has this code and its message contains `needle`. */
