@@ -37,9 +37,10 @@
  * equal base types, as graph import checks). Ops that need the ref itself
  * (AssignAdd, Apply*, Scatter*, Ref* control flow, an Assign whose output is
  * used) keep the variable float32. Variable initializers (Assign /
- * AssignVariableOp outside the saver, never run by the loaders) store a
- * Cast of their value. A TF1 model with several meta graphs is refused with
- * EUNSUPPORTED. */
+ * AssignVariableOp outside the saver) store a Cast of their value; when the
+ * init op runs them, and so overwrites the restored value, int8 first
+ * divides by the scales, rounds and clips as the pass does. A TF1 model
+ * with several meta graphs is refused with EUNSUPPORTED. */
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@
 #include "pass.h"
 #include "quant.h"
 #include "saver.h"
+#include "sort.h"
 
 #define MAX_DIMS 8
 #define OTHER (-2) /* a binding to something that is not a selected candidate */
@@ -109,6 +111,8 @@ typedef struct wctx {
 	int tf1;             /* no object graph: variables live in the top-level graph */
 	int32_t *obj_var;    /* object id -> var, or -1 */
 	size_t n_obj;
+	uint8_t *in_init;    /* top-level nodes the init op runs (first n_init nodes) */
+	size_t n_init;
 } wctx;
 
 static void unselect(wvar *w, const char *fmt, const char *a, const char *b)
@@ -1155,6 +1159,21 @@ static void out0(tfs_nodes l, char *buf, size_t len, const char *name, const cha
 		snprintf(buf, len, "%s", name);
 }
 
+/* Shape of w's int8 scale constant: [cols] per channel, [rows, 1, ...] per
+ * row, [] per tensor. */
+static int scale_dims(const wvar *w, int64_t dims[MAX_DIMS])
+{
+	int nd = 0;
+	if (w->axis == AX_CHANNEL) {
+		dims[nd++] = (int64_t)w->n_scales;
+	} else if (w->axis == AX_ROW) {
+		dims[nd++] = (int64_t)w->n_scales;
+		for (int k = 1; k < w->ndims; k++)
+			dims[nd++] = 1;
+	}
+	return nd;
+}
+
 static int dequantize_after(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, size_t idx, const wvar *w)
 {
 	Tensorflow__NodeDef *rd = (*l.v)[idx];
@@ -1189,16 +1208,8 @@ static int dequantize_after(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, si
 		goto done;
 	out0(l, out, sizeof out, cast_name, "y");
 	if (c->o->weights == TFSHRINK_WEIGHTS_INT8) {
-		/* The scale constant: [cols] per channel, [rows, 1, ...] per row, [] per tensor. */
 		int64_t dims[MAX_DIMS];
-		int nd = 0;
-		if (w->axis == AX_CHANNEL) {
-			dims[nd++] = (int64_t)w->n_scales;
-		} else if (w->axis == AX_ROW) {
-			dims[nd++] = (int64_t)w->n_scales;
-			for (int k = 1; k < w->ndims; k++)
-				dims[nd++] = 1;
-		}
+		int nd = scale_dims(w, dims);
 		snprintf(base, sizeof base, "%s/scale", cast_name);
 		if (!(scale_name = fresh_name(l, base))) {
 			rc = tfs_nomem();
@@ -1332,18 +1343,169 @@ static int has_value_users(const wctx *c, tfs_nodes l, const Tensorflow__NodeDef
 	return 0;
 }
 
-/* Assignment i of l (an initializer, never run by the loaders) stores a
- * Cast of its value to the stored dtype; attr names the assigned dtype. */
-static int cast_assigned(wctx *c, tfs_nodes l, size_t i, const char *attr)
+/* Appends a top-level node op named prefix + suffix (made unique) with
+ * data inputs in0..in2 (NULL: fewer), attr tkey = t (tkey NULL: none) and,
+ * for a Const, attr value (taken; NULL means out of memory). Returns its
+ * name (malloc'd), NULL when out of memory. */
+static char *emit(tfs_nodes l, const char *prefix, const char *suffix, const char *op, const char *dev, const char *in0,
+                  const char *in1, const char *in2, const char *tkey, int t, Tensorflow__AttrValue *value)
+{
+	char base[1100];
+	snprintf(base, sizeof base, "%s%s", prefix, suffix);
+	char *name = fresh_name(l, base);
+	Tensorflow__NodeDef *n = name ? node_new(name, op, dev) : NULL;
+	const char *in[3] = {in0, in1, in2};
+	int rc = n ? 0 : -1;
+	for (int k = 0; k < 3 && in[k] && rc == 0; k++)
+		rc = node_input(n, in[k]);
+	if (rc == 0 && tkey)
+		rc = node_attr(n, tkey, av_type(t));
+	if (rc == 0 && !strcmp(op, "Const")) {
+		rc = node_attr(n, "value", value);
+		value = NULL;
+	}
+	if (value)
+		protobuf_c_message_free_unpacked(&value->base, NULL);
+	if (rc == 0) {
+		rc = nodes_append(l, n);
+		n = NULL;
+	}
+	node_free(n);
+	if (rc < 0) {
+		free(name);
+		tfs_nomem();
+		return NULL;
+	}
+	return name;
+}
+
+/* Index of the node a reference names, through idx (node indices sorted by
+ * name), or -1. */
+static ssize_t find_sorted(const char *const *names, const size_t *idx, size_t n, const char *in)
+{
+	tfs_ref r;
+	tfs_ref_parse(in, &r);
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *nm = names[idx[mid]];
+		int cmp = strncmp(nm, r.name, r.name_len);
+		if (cmp == 0 && nm[r.name_len])
+			cmp = 1;
+		if (cmp == 0)
+			return (ssize_t)idx[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Top-level nodes the init op runs: __saved_model_init_op's output and the
+ * saved_model_main_op / legacy_init_op collections, through data and
+ * control inputs. */
+static int mark_init(wctx *c)
+{
+	tfs_nodes l = tfs_graph_nodes(c->g);
+	size_t n = *l.n, sp = 0;
+	const char **names = malloc((n ? n : 1) * sizeof *names);
+	size_t *idx = malloc((n ? n : 1) * sizeof *idx), *stack = malloc((n ? n : 1) * sizeof *stack);
+	c->in_init = calloc(n ? n : 1, 1);
+	c->n_init = n;
+	int rc = names && idx && stack && c->in_init ? 0 : tfs_nomem();
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		names[i] = (*l.v)[i]->name;
+		idx[i] = i;
+	}
+	if (rc == 0)
+		tfs_qsort_r(idx, n, sizeof *idx, cmp_fname, names);
+	const Tensorflow__MetaGraphDef *mg = c->mg;
+	for (size_t s = 0; rc == 0 && s < mg->n_signature_def; s++) {
+		const Tensorflow__SignatureDef *sd = mg->signature_def[s]->value;
+		if (strcmp(mg->signature_def[s]->key, "__saved_model_init_op") || !sd)
+			continue;
+		for (size_t k = 0; k < sd->n_outputs; k++) {
+			const Tensorflow__TensorInfo *t = sd->outputs[k]->value;
+			ssize_t j = t && t->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME ? find_sorted(names, idx, n, t->name) : -1;
+			if (j >= 0 && !c->in_init[j]) {
+				c->in_init[j] = 1;
+				stack[sp++] = (size_t)j;
+			}
+		}
+	}
+	for (size_t k = 0; rc == 0 && k < mg->n_collection_def; k++) {
+		const Tensorflow__CollectionDef *cd = mg->collection_def[k]->value;
+		if ((strcmp(mg->collection_def[k]->key, "saved_model_main_op") &&
+		     strcmp(mg->collection_def[k]->key, "legacy_init_op")) ||
+		    !cd || cd->kind_case != TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST || !cd->node_list)
+			continue;
+		for (size_t v = 0; v < cd->node_list->n_value; v++) {
+			ssize_t j = find_sorted(names, idx, n, cd->node_list->value[v]);
+			if (j >= 0 && !c->in_init[j]) {
+				c->in_init[j] = 1;
+				stack[sp++] = (size_t)j;
+			}
+		}
+	}
+	while (rc == 0 && sp) {
+		const Tensorflow__NodeDef *nd = (*l.v)[stack[--sp]];
+		for (size_t q = 0; q < nd->n_input; q++) {
+			ssize_t j = find_sorted(names, idx, n, nd->input[q]);
+			if (j >= 0 && !c->in_init[j]) {
+				c->in_init[j] = 1;
+				stack[sp++] = (size_t)j;
+			}
+		}
+	}
+	free(names);
+	free(idx);
+	free(stack);
+	return rc;
+}
+
+/* Assignment i of l (an initializer) stores its value converted to the
+ * stored dtype: a Cast, and for int8 run by the init op (which then
+ * overwrites the restored value) first a division by the scales, Round
+ * (half to even, as the pass rounds) and a clip to +-127. attr names the
+ * assigned dtype. */
+static int cast_assigned(wctx *c, tfs_nodes l, size_t i, const char *attr, const wvar *w)
 {
 	Tensorflow__NodeDef *nd = (*l.v)[i];
-	char base[1100], *name;
-	snprintf(base, sizeof base, "%s/to_stored_dtype", nd->name);
-	if (!(name = fresh_name(l, base)))
+	char base[1100], *name, *value = strdup(nd->input[1]);
+	if (!value)
 		return tfs_nomem();
+	snprintf(base, sizeof base, "%s/to_stored_dtype", nd->name);
+	if (c->o->weights == TFSHRINK_WEIGHTS_INT8 && i < c->n_init && c->in_init[i]) {
+		int64_t dims[MAX_DIMS];
+		int sd = scale_dims(w, dims);
+		float lo = -127.0f, hi = 127.0f;
+		char *scale = emit(l, base, "/scale", "Const", nd->device, NULL, NULL, NULL, "dtype", TFS_DT_FLOAT,
+		                   av_tensor(TFS_DT_FLOAT, dims, sd, w->scales, w->n_scales * sizeof(float)));
+		char *div = scale ? emit(l, base, "/div", "RealDiv", nd->device, value, scale, NULL, "T", TFS_DT_FLOAT, NULL) : NULL;
+		char *rnd = div ? emit(l, base, "/round", "Round", nd->device, div, NULL, NULL, "T", TFS_DT_FLOAT, NULL) : NULL;
+		char *min = rnd ? emit(l, base, "/min", "Const", nd->device, NULL, NULL, NULL, "dtype", TFS_DT_FLOAT,
+		                       av_tensor(TFS_DT_FLOAT, NULL, 0, &lo, 4)) : NULL;
+		char *max = min ? emit(l, base, "/max", "Const", nd->device, NULL, NULL, NULL, "dtype", TFS_DT_FLOAT,
+		                       av_tensor(TFS_DT_FLOAT, NULL, 0, &hi, 4)) : NULL;
+		char *clip = max ? emit(l, base, "/clip", "ClipByValue", nd->device, rnd, min, max, "T", TFS_DT_FLOAT, NULL) : NULL;
+		free(scale);
+		free(div);
+		free(rnd);
+		free(min);
+		free(max);
+		free(value);
+		if (!(value = clip))
+			return TFSHRINK_ENOMEM;
+		nd = (*l.v)[i];
+	}
+	if (!(name = fresh_name(l, base))) {
+		free(value);
+		return tfs_nomem();
+	}
 	Tensorflow__NodeDef *cast = node_new(name, "Cast", nd->device);
 	int rc = cast ? 0 : tfs_nomem();
-	if (rc == 0 && ((rc = node_input(cast, nd->input[1])) < 0 || (rc = node_attr(cast, "SrcT", av_type(TFS_DT_FLOAT))) < 0 ||
+	if (rc == 0 && ((rc = node_input(cast, value)) < 0 || (rc = node_attr(cast, "SrcT", av_type(TFS_DT_FLOAT))) < 0 ||
 	                (rc = node_attr(cast, "DstT", av_type(c->dt))) < 0 || (rc = node_attr(cast, "Truncate", av_bool(0))) < 0))
 		node_free(cast);
 	else if (rc == 0)
@@ -1356,6 +1518,7 @@ static int cast_assigned(wctx *c, tfs_nodes l, size_t i, const char *attr)
 		name = NULL;
 	}
 	free(name);
+	free(value);
 	return rc;
 }
 
@@ -1376,7 +1539,7 @@ static int rewrite_top(wctx *c, const wvar *w)
 			if (!strcmp(nd->op, "ResourceGather") || has_value_users(c, l, nd))
 				TFS_TRY(dequantize_after(c, l, NULL, i, w));
 		} else if (!strcmp(nd->op, "AssignVariableOp") && attr_type(nd, "dtype") != c->dt && nd->n_input >= 2) {
-			TFS_TRY(cast_assigned(c, l, i, "dtype"));
+			TFS_TRY(cast_assigned(c, l, i, "dtype", w));
 		}
 	}
 	return 0;
@@ -1400,7 +1563,7 @@ static int rewrite_top_ref(wctx *c, const wvar *w)
 				continue;
 			if (!strcmp(nd->op, "Assign") && q == 0) {
 				if (attr_type(nd, "T") != c->dt && nd->n_input >= 2)
-					TFS_TRY(cast_assigned(c, l, i, "T"));
+					TFS_TRY(cast_assigned(c, l, i, "T", w));
 			} else if (!strcmp(nd->op, "IsVariableInitialized")) {
 				set_type_attr(nd, "dtype", c->dt);
 			} else if (!strcmp(nd->op, "Identity")) {
@@ -1738,7 +1901,7 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		if (c.v[i].sel && (rc = quantize(&c, &c.v[i])) < 0)
 			goto done;
 	resolve(&c, 1);
-	if ((rc = build_results(&c)) < 0 || (rc = rewrite(&c)) < 0)
+	if ((rc = build_results(&c)) < 0 || (rc = mark_init(&c)) < 0 || (rc = rewrite(&c)) < 0)
 		goto done;
 	uint64_t before = 0, after = 0;
 	size_t nq = 0, kept = 0;
@@ -1772,6 +1935,7 @@ done:
 	free(c.fidx);
 	free(c.queue);
 	free(c.obj_var);
+	free(c.in_init);
 	if (has_inc)
 		regfree(&inc);
 	if (has_exc)

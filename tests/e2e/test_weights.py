@@ -89,6 +89,22 @@ def test_weights_every_tensor(model, mode, tfshrink, model_source, lossless, tmp
     _check(model, mode, ["--min-elements", "1"], tfshrink, model_source, lossless, tmp_path)
 
 
+# Real models whose weights are all under 1,024 elements, each for a part of
+# the rewrite: TF1 reference variables (VariableV2) whose init op re-runs
+# their initializers; reference variables restored by two savers, in a graph
+# whose training ops training-state-tf1 removes first.
+REAL_EVERY_TENSOR = ("serving_half_plus_two_gpu", "tf2onnx_regression")
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("real", REAL_EVERY_TENSOR)
+def test_weights_every_tensor_real(real, mode, tfshrink, model_source, lossless, tmp_path):
+    root = Path(os.environ.get("TFSHRINK_REALMODELS", HERE.parents[2] / "shared" / "realmodels"))
+    if not (root / real).is_dir():
+        pytest.skip("real model %s not found under %s" % (real, root))
+    _check("real/" + real, mode, ["--min-elements", "1"], tfshrink, model_source, lossless, tmp_path)
+
+
 def _check(model, mode, extra, tfshrink, model_source, lossless, tmp_path):
     src = model_source(model)
     out = tmp_path / "out"

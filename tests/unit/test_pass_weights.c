@@ -6,8 +6,8 @@
  * all its consumers, the output reopens with verified checksums; selection
  * (regexes, minimum size), the float16 range guard, NaN/Inf for int8,
  * all-zero tensors, --min-sqnr, TF1 resource and reference variables, the
- * graph's type consistency after the rewrite, refusal reasons and
- * version-1 options. */
+ * graph's type consistency after the rewrite, initializers the init op
+ * runs, refusal reasons and version-1 options. */
 #include "testutil.h"
 
 #include <math.h>
@@ -745,6 +745,78 @@ static void test_tf1_reference_refused(void **state)
 	tfshrink_model_free(m);
 }
 
+/* Adds collection key = [node] to the first meta graph. */
+static void add_node_collection(tfshrink_model *m, const char *key, const char *node)
+{
+	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
+	Tensorflow__MetaGraphDef__CollectionDefEntry *e = malloc(sizeof *e);
+	Tensorflow__CollectionDef *cd = malloc(sizeof *cd);
+	Tensorflow__CollectionDef__NodeList *nl = malloc(sizeof *nl);
+	Tensorflow__MetaGraphDef__CollectionDefEntry **v =
+	    realloc(mg->collection_def, (mg->n_collection_def + 1) * sizeof *v);
+	assert_true(e && cd && nl && v);
+	tensorflow__meta_graph_def__collection_def_entry__init(e);
+	tensorflow__collection_def__init(cd);
+	tensorflow__collection_def__node_list__init(nl);
+	nl->value = malloc(sizeof *nl->value);
+	nl->value[0] = strdup(node);
+	nl->n_value = 1;
+	cd->kind_case = TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST;
+	cd->node_list = nl;
+	e->key = strdup(key);
+	e->value = cd;
+	mg->collection_def = v;
+	v[mg->n_collection_def++] = e;
+}
+
+static void test_init_op_initializers(void **state)
+{
+	(void)state;
+	/* An init op that re-runs initializers overwrites the restored values
+	 * (serving_half_plus_two_gpu does): for int8 such an initializer stores
+	 * Cast(ClipByValue(Round(value / scales), -127, 127)); the others (not
+	 * run by any loader) a plain Cast. */
+	tfshrink_model *m = open_fixture("tf1_ref_mlp", 0);
+	tfs_nodes top = tfs_graph_nodes(m->sm->meta_graphs[0]->graph_def);
+	add_user(top, "probe/init", "NoOp", "^dense_1/kernel/Assign");
+	Tensorflow__NodeDef *init = tfs_nodes_find(top, "probe/init");
+	init->input = realloc(init->input, 2 * sizeof *init->input);
+	init->input[init->n_input++] = strdup("^gate/kernel/Assign");
+	add_node_collection(m, "legacy_init_op", "probe/init");
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 1;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	const char *run[] = {"dense_1/kernel/Assign"};
+	for (int k = 0; k < 1; k++) {
+		const Tensorflow__NodeDef *a = tfs_nodes_find(top, run[k]);
+		const Tensorflow__NodeDef *cast = tfs_nodes_find(top, a->input[1]);
+		assert_string_equal(cast->op, "Cast");
+		assert_int_equal(type_attr(cast, "DstT"), TFS_DT_INT8);
+		const Tensorflow__NodeDef *clip = tfs_nodes_find(top, cast->input[0]);
+		assert_string_equal(clip->op, "ClipByValue");
+		const Tensorflow__NodeDef *rnd = tfs_nodes_find(top, clip->input[0]);
+		assert_string_equal(rnd->op, "Round");
+		const Tensorflow__NodeDef *div = tfs_nodes_find(top, rnd->input[0]);
+		assert_string_equal(div->op, "RealDiv");
+		assert_string_equal(tfs_nodes_find(top, div->input[0])->op, "AddV2"); /* the initial value */
+		const Tensorflow__NodeDef *sc = tfs_nodes_find(top, div->input[1]);
+		assert_string_equal(sc->op, "Const");
+		const Tensorflow__TensorProto *t = tfs_node_attr(sc, "value")->tensor;
+		assert_int_equal(t->tensor_content.len, k == 0 ? 64 * 4 : 32 * 4); /* per output channel */
+		const float *lo = (const float *)tfs_node_attr(tfs_nodes_find(top, clip->input[1]), "value")->tensor->tensor_content.data;
+		const float *hi = (const float *)tfs_node_attr(tfs_nodes_find(top, clip->input[2]), "value")->tensor->tensor_content.data;
+		assert_true(*lo == -127.0f && *hi == 127.0f);
+	}
+	const Tensorflow__NodeDef *other = tfs_nodes_find(top, "dense_2/kernel/Assign");
+	const Tensorflow__NodeDef *cast = tfs_nodes_find(top, other->input[1]);
+	assert_string_equal(cast->op, "Cast");
+	assert_string_not_equal(tfs_nodes_find(top, cast->input[0])->op, "ClipByValue");
+	check_types(top, TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
 static void test_dedupe_kept(void **state)
 {
 	(void)state;
@@ -793,6 +865,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tf1_and_v1_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tf1_reference_variables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tf1_reference_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_op_initializers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedupe_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
