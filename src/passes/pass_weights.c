@@ -19,12 +19,17 @@
  *
  * Where a variable's handle flows is found from the top-level graph (the
  * handles each call passes) and the object graph (each concrete function's
- * bound inputs), then through nested calls. A variable is kept float32 when
- * anything else touches its handle (assignments outside the restore
- * function, control flow, an argument shared with another variable that
- * stays float32 or, for int8, with any other variable), when its saver
- * chain has an unexpected shape, or when its values do not fit: float16
- * range, NaN/Inf for int8, --min-sqnr. The report says why, per tensor.
+ * bound inputs), then through nested calls and control flow: If /
+ * StatelessIf pass input k + 1 as argument k of both branches, While /
+ * StatelessWhile input k as argument k of cond and body; the body must hand
+ * the handle back unchanged as its output k, and the While's output k must
+ * be unused, so every iteration reads the same variable. A variable is kept
+ * float32 when anything else touches its handle (assignments outside the
+ * restore function, a handle returned or leaving a loop, an argument shared
+ * with another variable that stays float32 or, for int8, with any other
+ * variable), when its saver chain has an unexpected shape, or when its
+ * values do not fit: float16 range, NaN/Inf for int8, --min-sqnr. The
+ * report says why, per tensor.
  *
  * TF1 graphs (no object graph) get the same treatment, variables found
  * through the graph's save/RestoreV2. Resource variables (VarHandleOp):
@@ -67,6 +72,8 @@ typedef struct ids {
 	size_t n, cap;
 	uint8_t poison;  /* the argument is used in a way the pass cannot follow */
 	uint8_t queued;
+	uint8_t loop;    /* bound as a While body's argument the body returns as is */
+	uint8_t called;  /* bound any other way (calls, If branches, captures) */
 } ids;
 
 typedef struct wvar {
@@ -409,15 +416,20 @@ static int enqueue(wctx *c, size_t s)
 	return 0;
 }
 
-static int bind(wctx *c, size_t f, size_t a, int32_t id)
+/* Binds argument a of function f to var id; loop: as a While body's
+ * argument that the body returns unchanged. */
+static int bind(wctx *c, size_t f, size_t a, int32_t id, int loop)
 {
 	const Tensorflow__OpDef *sig = fn(c, f)->signature;
 	if (!sig || a >= sig->n_input_arg)
 		return 0;
 	ids *s = slot(c, f, a);
+	uint8_t *how = loop ? &s->loop : &s->called;
+	int again = !*how; /* how it is bound decides whether it may be returned */
+	*how = 1;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i] == id)
-			return 0;
+			return again ? enqueue(c, c->base[f] + a) : 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 2;
 		int32_t *v = realloc(s->v, cap * sizeof *v);
@@ -474,6 +486,78 @@ static int has_data_users(tfs_nodes l, const Tensorflow__NodeDef *nd)
 	return 0;
 }
 
+/* Control flow passes input k of nd on as argument *arg of two functions:
+ * If / StatelessIf input k + 1 as argument k of both branches, While /
+ * StatelessWhile input k as argument k of cond and body (fns[1], *loop set).
+ * Returns 2, 0 when nd is not control flow (or k is the If's condition), -1
+ * when a function or argument is missing. */
+static int flow_targets(const wctx *c, const Tensorflow__NodeDef *nd, size_t k, int64_t fns[2], size_t *arg, int *loop)
+{
+	const char *names[2];
+	*loop = 0;
+	if (!strcmp(nd->op, "If") || !strcmp(nd->op, "StatelessIf")) {
+		if (k == 0)
+			return 0;
+		names[0] = "then_branch";
+		names[1] = "else_branch";
+		*arg = k - 1;
+	} else if (!strcmp(nd->op, "While") || !strcmp(nd->op, "StatelessWhile")) {
+		names[0] = "cond";
+		names[1] = "body";
+		*arg = k;
+		*loop = 1;
+	} else {
+		return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		const Tensorflow__AttrValue *v = tfs_node_attr(nd, names[i]);
+		fns[i] = v && v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC && v->func ? fn_index(c, v->func->name) : -1;
+		if (fns[i] < 0 || !fn(c, (size_t)fns[i])->signature || *arg >= fn(c, (size_t)fns[i])->signature->n_input_arg)
+			return -1;
+	}
+	return 2;
+}
+
+/* Index of the output arg a function returns under key, or -1. */
+static int64_t ret_index(const Tensorflow__FunctionDef *f, const char *key)
+{
+	for (size_t i = 0; i < f->signature->n_output_arg; i++)
+		if (!strcmp(f->signature->output_arg[i]->name, key))
+			return (int64_t)i;
+	return -1;
+}
+
+/* 1 if While nd's body returns its argument k unchanged as output k, and
+ * nothing in l (or f's return values) uses the While's output k: the handle
+ * then stays the same variable in every iteration and goes nowhere else. */
+static int loop_passes_through(const wctx *c, tfs_nodes l, const Tensorflow__FunctionDef *f, const Tensorflow__NodeDef *nd,
+                               int64_t body, size_t k)
+{
+	const Tensorflow__FunctionDef *b = fn(c, (size_t)body);
+	int ok = 0;
+	for (size_t i = 0; i < b->n_ret; i++)
+		if (ret_index(b, b->ret[i]->key) == (int64_t)k)
+			ok = !strcmp(b->ret[i]->value, b->signature->input_arg[k]->name);
+	if (!ok)
+		return 0;
+	char out[1100], out0[1100];
+	if (l.in_function)
+		snprintf(out, sizeof out, "%s:output:%zu", nd->name, k);
+	else
+		snprintf(out, sizeof out, "%s:%zu", nd->name, k);
+	snprintf(out0, sizeof out0, "%s", k == 0 && !l.in_function ? nd->name : out);
+	for (size_t j = 0; j < *l.n; j++) {
+		const Tensorflow__NodeDef *u = (*l.v)[j];
+		for (size_t q = 0; q < n_data(u); q++)
+			if (!strcmp(u->input[q], out) || !strcmp(u->input[q], out0))
+				return 0;
+	}
+	for (size_t i = 0; f && i < f->n_ret; i++)
+		if (!strcmp(f->ret[i]->value, out))
+			return 0;
+	return 1;
+}
+
 /* Follows the uses of argument a of function f. */
 static int process_arg(wctx *c, size_t f, size_t a)
 {
@@ -484,7 +568,8 @@ static int process_arg(wctx *c, size_t f, size_t a)
 	for (size_t i = 0; i < fd->n_ret; i++) {
 		tfs_ref r;
 		tfs_ref_parse(fd->ret[i]->value, &r);
-		if (tfs_ref_is(&r, an))
+		/* A While body hands its loop-carried handle back at the same position. */
+		if (tfs_ref_is(&r, an) && !(s->loop && !s->called && ret_index(fd, fd->ret[i]->key) == (int64_t)a))
 			s->poison = 1;
 	}
 	for (size_t i = 0; i < *l.n; i++) {
@@ -499,10 +584,23 @@ static int process_arg(wctx *c, size_t f, size_t a)
 				continue;
 			if (!strcmp(nd->op, "AssignVariableOp") && k == 0 && fd == c->sv.restore_fn)
 				continue;
+			int64_t tf[2];
+			size_t ta;
+			int loop, nt = flow_targets(c, nd, k, tf, &ta, &loop);
+			if (nt < 0 || (nt > 0 && loop && !loop_passes_through(c, l, fd, nd, tf[1], k))) {
+				s->poison = 1;
+				continue;
+			}
+			if (nt > 0) {
+				for (int t = 0; t < 2; t++)
+					for (size_t j = 0; j < s->n; j++)
+						TFS_TRY(bind(c, (size_t)tf[t], ta, s->v[j], loop && t == 1));
+				continue;
+			}
 			int64_t callee = fn_index(c, tfs_node_callee(nd));
 			if (callee >= 0) {
 				for (size_t j = 0; j < s->n; j++)
-					TFS_TRY(bind(c, (size_t)callee, k, s->v[j]));
+					TFS_TRY(bind(c, (size_t)callee, k, s->v[j], 0));
 				continue;
 			}
 			s->poison = 1;
@@ -843,10 +941,25 @@ static int seed_top(wctx *c)
 				seed_ref(w, top, nd, k);
 				continue;
 			}
+			int64_t tf[2];
+			size_t ta;
+			int loop, nt = flow_targets(c, nd, k, tf, &ta, &loop);
+			if (nt < 0 || (nt > 0 && loop && !loop_passes_through(c, top, NULL, nd, tf[1], k))) {
+				if (w)
+					unselect(w, "used at the top level by %s '%s'", nd->op, nd->name);
+				continue;
+			}
+			for (int t = 0; t < nt; t++) {
+				const Tensorflow__OpDef__ArgDef *arg = fn(c, (size_t)tf[t])->signature->input_arg[ta];
+				if (arg->type == TENSORFLOW__DATA_TYPE__DT_RESOURCE)
+					TFS_TRY(bind(c, (size_t)tf[t], ta, w ? (int32_t)(w - c->v) : OTHER, loop && t == 1));
+			}
+			if (nt > 0)
+				continue;
 			if (callee >= 0) {
 				const Tensorflow__OpDef *sig = fn(c, (size_t)callee)->signature;
 				if (k < sig->n_input_arg && sig->input_arg[k]->type == TENSORFLOW__DATA_TYPE__DT_RESOURCE)
-					TFS_TRY(bind(c, (size_t)callee, k, w ? (int32_t)(w - c->v) : OTHER));
+					TFS_TRY(bind(c, (size_t)callee, k, w ? (int32_t)(w - c->v) : OTHER, 0));
 				continue;
 			}
 			if (!w)
@@ -886,7 +999,7 @@ static int seed_objects(wctx *c)
 		for (size_t k = 0; k < nb; k++) {
 			int32_t o = cf->bound_inputs[k];
 			int32_t id = o >= 0 && (size_t)o < c->n_obj && c->obj_var[o] >= 0 ? c->obj_var[o] : OTHER;
-			TFS_TRY(bind(c, (size_t)f, na - nb + k, id));
+			TFS_TRY(bind(c, (size_t)f, na - nb + k, id, 0));
 		}
 	}
 	return 0;
@@ -1634,6 +1747,12 @@ static int rewrite(wctx *c)
 			if (!s->n || s->v[0] < 0 || !c->v[s->v[0]].sel)
 				continue; /* resolve() made every binding of a set agree */
 			retype_arg(c, fd, a);
+			if (s->loop && a < fd->signature->n_output_arg) {
+				/* the While body's output that hands the handle back */
+				Tensorflow__OpDef__ArgDef *out = fd->signature->output_arg[a];
+				for (size_t h = 0; h < out->n_handle_data && h < 1; h++)
+					out->handle_data[h]->dtype = (Tensorflow__DataType)c->dt;
+			}
 			if (is_saver_fn(c, fd)) {
 				/* Only the saver's own reads (by key, below). */
 				continue;

@@ -5,9 +5,10 @@
  * by a Cast to float32 (and a Mul by a scale Const for int8) that takes over
  * all its consumers, the output reopens with verified checksums; selection
  * (regexes, minimum size), the float16 range guard, NaN/Inf for int8,
- * all-zero tensors, --min-sqnr, TF1 resource and reference variables, the
- * graph's type consistency after the rewrite, initializers the init op
- * runs, refusal reasons and version-1 options. */
+ * all-zero tensors, --min-sqnr, TF1 resource and reference variables,
+ * handles passed into If / While (top level and in functions), the graph's
+ * type consistency after the rewrite, refusal reasons and version-1
+ * options. */
 #include "testutil.h"
 
 #include <math.h>
@@ -605,7 +606,7 @@ static void test_tf1_reference_variables(void **state)
 	(void)state;
 	/* tf1_ref_mlp: six VariableV2 (read through name/read, one also
 	 * gathered straight from its ref output) and one resource variable read
-	 * only in the then-branch of a top-level If, which is not followed. */
+	 * only in the then-branch of a top-level If. */
 	const int modes[] = {TFSHRINK_WEIGHTS_FP16, TFSHRINK_WEIGHTS_INT8};
 	const int dts[] = {TFS_DT_HALF, TFS_DT_INT8};
 	for (int mi = 0; mi < 2; mi++) {
@@ -616,16 +617,11 @@ static void test_tf1_reference_variables(void **state)
 		o.min_elements = 1;
 		tfshrink_shrink_report *r = shrink(m, &o);
 		assert_int_equal(r->n_weights, 7);
-		const tfshrink_weight_result *gate = result(r, "gate/kernel");
-		assert_false(gate->quantized);
-		assert_string_equal(gate->reason, "used at the top level by If 'gated'");
 		Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
 		tfs_nodes top = tfs_graph_nodes(g);
 		int refs = 0;
 		for (size_t i = 0; i < r->n_weights; i++) {
 			const tfshrink_weight_result *w = &r->weights[i];
-			if (w == gate)
-				continue;
 			assert_true(w->quantized);
 			assert_int_equal(w->dtype, dt);
 			const Tensorflow__NodeDef *v = tfs_nodes_find(top, w->name);
@@ -651,8 +647,8 @@ static void test_tf1_reference_variables(void **state)
 			assert_int_equal(type_attr(cast, "DstT"), dt);
 		}
 		assert_int_equal(refs, 6);
-		/* the saver: every key's dtype, the six restoring Assigns;
-		 * IsVariableInitialized */
+		/* the saver: every key's dtype, the six restoring Assigns, the
+		 * resource variable's AssignVariableOp; IsVariableInitialized */
 		int restores = 0, saves = 0;
 		for (size_t i = 0; i < *top.n; i++) {
 			if (!strcmp((*top.v)[i]->op, "RestoreV2"))
@@ -660,11 +656,11 @@ static void test_tf1_reference_variables(void **state)
 			if (!strcmp((*top.v)[i]->op, "SaveV2"))
 				saves += count_dtype_in_list(tfs_node_attr((*top.v)[i], "dtypes"), dt);
 		}
-		assert_int_equal(restores, 6);
-		assert_int_equal(saves, 6);
+		assert_int_equal(restores, 7);
+		assert_int_equal(saves, 7);
 		assert_int_equal(count_ops(top, "Assign", "T", dt), 12);
 		assert_int_equal(count_ops(top, "Assign", "T", TFS_DT_FLOAT), 0);
-		assert_int_equal(count_ops(top, "AssignVariableOp", "dtype", dt), 0);
+		assert_int_equal(count_ops(top, "AssignVariableOp", "dtype", dt), 2);
 		assert_int_equal(count_ops(top, "IsVariableInitialized", "dtype", dt), 6);
 		/* the gather that read emb's ref directly reads a converted value */
 		const Tensorflow__NodeDef *gather = tfs_nodes_find(top, "GatherV2");
@@ -676,7 +672,7 @@ static void test_tf1_reference_variables(void **state)
 		assert_int_equal(type_attr(direct, "T"), dt);
 		/* every edge of the stored dtype type-checks */
 		assert_true(check_types(top, dt) >= 6 * 5);
-		/* the If's branches still read gate/kernel as float32 */
+		/* the If's then-branch reads gate/kernel and converts the value */
 		int branch_reads = 0;
 		for (size_t f = 0; f < g->library->n_function; f++) {
 			Tensorflow__FunctionDef *fd = g->library->function[f];
@@ -689,7 +685,7 @@ static void test_tf1_reference_variables(void **state)
 			}
 			branch_reads += reads;
 		}
-		assert_int_equal(branch_reads, 0);
+		assert_int_equal(branch_reads, 1);
 		write_and_reopen(m, r, dt == TFS_DT_HALF ? "ref_fp16" : "ref_int8", dt);
 		tfshrink_shrink_report_free(r);
 		tfshrink_model_free(m);
@@ -737,6 +733,7 @@ static void test_tf1_reference_refused(void **state)
 	assert_false(w->quantized);
 	assert_string_equal(w->reason, "used at the top level by RefSwitch 'probe/ref_switch'");
 	assert_true(result(r, "logits/kernel")->quantized);
+	assert_true(result(r, "gate/kernel")->quantized);
 	assert_int_equal(type_attr(tfs_nodes_find(top, "dense_1/kernel/read"), "T"), TFS_DT_FLOAT);
 	assert_int_equal(type_attr(tfs_nodes_find(top, "GatherV2"), "Tparams"), TFS_DT_FLOAT);
 	assert_string_equal(tfs_nodes_find(top, "GatherV2")->input[0], "emb");
@@ -787,8 +784,8 @@ static void test_init_op_initializers(void **state)
 	o.weights = TFSHRINK_WEIGHTS_INT8;
 	o.min_elements = 1;
 	tfshrink_shrink_report *r = shrink(m, &o);
-	const char *run[] = {"dense_1/kernel/Assign"};
-	for (int k = 0; k < 1; k++) {
+	const char *run[] = {"dense_1/kernel/Assign", "gate/kernel/Assign"};
+	for (int k = 0; k < 2; k++) {
 		const Tensorflow__NodeDef *a = tfs_nodes_find(top, run[k]);
 		const Tensorflow__NodeDef *cast = tfs_nodes_find(top, a->input[1]);
 		assert_string_equal(cast->op, "Cast");
@@ -813,6 +810,69 @@ static void test_init_op_initializers(void **state)
 	assert_string_equal(cast->op, "Cast");
 	assert_string_not_equal(tfs_nodes_find(top, cast->input[0])->op, "ClipByValue");
 	check_types(top, TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+static void test_control_flow(void **state)
+{
+	(void)state;
+	/* tf2_cond_while: w_pos and w_neg are read in the branches of two Ifs,
+	 * w_loop in a While body that hands its handle back unchanged. */
+	tfshrink_model *m = open_fixture("tf2_cond_while", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 100;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	assert_int_equal(r->n_weights, 3);
+	assert_true(check_graph(m, r, TFS_DT_INT8, 1) >= 3);
+	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+	int loops = 0, branches = 0;
+	for (size_t f = 0; f < g->library->n_function; f++) {
+		Tensorflow__FunctionDef *fd = g->library->function[f];
+		tfs_nodes l = tfs_function_nodes(fd);
+		check_types(l, TFS_DT_INT8);
+		int reads = count_ops(l, "ReadVariableOp", "dtype", TFS_DT_INT8);
+		if (!strncmp(fd->signature->name, "while_body", 10)) {
+			assert_int_equal(reads, 1); /* w_loop; bias is below 100 elements */
+			/* the handle goes back out as the same output, retyped too */
+			int out_int8 = 0;
+			for (size_t a = 0; a < fd->signature->n_output_arg; a++)
+				if (fd->signature->output_arg[a]->n_handle_data)
+					out_int8 += (int)fd->signature->output_arg[a]->handle_data[0]->dtype == TFS_DT_INT8;
+			assert_int_equal(out_int8, 1);
+			loops++;
+		}
+		if (!strncmp(fd->signature->name, "cond_", 5)) {
+			assert_int_equal(reads, 1);
+			branches++;
+		}
+	}
+	assert_true(loops >= 1);
+	assert_int_equal(branches, 4 * loops); /* two Ifs of two branches per While */
+	write_and_reopen(m, r, "cond_while", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+
+	/* A handle that leaves the While (its output is used) is not
+	 * followed: w_loop and bias stay float32, the If reads are converted. */
+	m = open_fixture("tf2_cond_while", 0);
+	g = m->sm->meta_graphs[0]->graph_def;
+	for (size_t f = 0; f < g->library->n_function; f++) {
+		tfs_nodes l = tfs_function_nodes(g->library->function[f]);
+		if (tfs_nodes_find(l, "while") && !strcmp(tfs_nodes_find(l, "while")->op, "While")) {
+			add_user(l, "probe_4", "Identity", "while:output:4");
+			add_user(l, "probe_5", "Identity", "while:output:5");
+		}
+	}
+	o.min_elements = 1;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	r = shrink(m, &o);
+	assert_false(result(r, "w_loop")->quantized);
+	assert_false(result(r, "bias")->quantized);
+	assert_non_null(strstr(result(r, "w_loop")->reason, "does not follow"));
+	assert_true(result(r, "w_pos")->quantized);
+	assert_true(result(r, "w_neg")->quantized);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
 }
@@ -866,6 +926,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tf1_reference_variables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tf1_reference_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_op_initializers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedupe_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
