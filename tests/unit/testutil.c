@@ -12,6 +12,8 @@
 #include "model_internal.h"
 #include "pass.h"
 
+/* ------------------------------------------------------- files and paths */
+
 char *tu_mkdtemp(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -39,80 +41,23 @@ char *tu_realmodel(const char *name)
 	return p;
 }
 
-int tu_key_cmp(const void *a, size_t an, const void *b, size_t bn)
+char *tu_join(const char *a, const char *b)
 {
-	size_t m = an < bn ? an : bn;
-	int c = m ? memcmp(a, b, m) : 0;
-	return c ? c : (an < bn ? -1 : an > bn);
-}
-
-void tu_bundle_writer_open(struct tfs_bundle_writer *w, const char *prefix, int num_shards)
-{
-	/* the writer keeps a shallow copy of the header: the version must outlive it */
-	static Tensorflow__VersionDef ver = TENSORFLOW__VERSION_DEF__INIT;
-	ver.producer = 1;
-	Tensorflow__BundleHeaderProto h = TENSORFLOW__BUNDLE_HEADER_PROTO__INIT;
-	h.version = &ver;
-	assert_int_equal(tfs_bundle_writer_open(w, prefix, num_shards, &h), 0);
-}
-
-char *tu_strdup(const char *s)
-{
-	char *p = strdup(s);
+	char *p = tfs_path_join(a, b);
 	assert_non_null(p);
 	return p;
 }
 
-void *tu_grow(void *arr, size_t n, size_t elem)
+const char *tu_base(const char *path)
 {
-	void *p = realloc(arr, (n + 1) * elem);
-	assert_non_null(p);
-	return p;
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
 }
 
-Tensorflow__NodeDef *tu_node(const char *name, const char *op)
+int tu_ends_with(const char *s, const char *suffix)
 {
-	Tensorflow__NodeDef *n = malloc(sizeof *n);
-	assert_non_null(n);
-	tensorflow__node_def__init(n);
-	n->name = tu_strdup(name);
-	n->op = tu_strdup(op);
-	return n;
-}
-
-Tensorflow__AttrValue *tu_func_attr(const char *fname)
-{
-	Tensorflow__AttrValue *v = malloc(sizeof *v);
-	assert_non_null(v);
-	tensorflow__attr_value__init(v);
-	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
-	v->func = malloc(sizeof *v->func);
-	assert_non_null(v->func);
-	tensorflow__name_attr_list__init(v->func);
-	v->func->name = tu_strdup(fname);
-	return v;
-}
-
-Tensorflow__AttrValue *tu_string_attr(const char *s)
-{
-	Tensorflow__AttrValue *v = malloc(sizeof *v);
-	assert_non_null(v);
-	tensorflow__attr_value__init(v);
-	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
-	v->s.len = strlen(s);
-	v->s.data = (uint8_t *)tu_strdup(s);
-	return v;
-}
-
-void tu_add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v)
-{
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	assert_non_null(e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = tu_strdup(key);
-	e->value = v;
-	n->attr = tu_grow(n->attr, n->n_attr, sizeof *n->attr);
-	n->attr[n->n_attr++] = e;
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
 }
 
 void tu_write(const char *dir, const char *name, const void *data, size_t n)
@@ -157,6 +102,8 @@ void tu_assert_error(int rc, int code, const char *needle)
 		         rc, e->message, e->path ? e->path : "-");
 }
 
+/* --------------------------------------------- the per-test scratch dir */
+
 char *tu_tmp;
 
 int tu_setup_tmp(void **state)
@@ -173,13 +120,6 @@ int tu_teardown_tmp(void **state)
 	free(tu_tmp);
 	tu_tmp = NULL;
 	return 0;
-}
-
-char *tu_join(const char *a, const char *b)
-{
-	char *p = tfs_path_join(a, b);
-	assert_non_null(p);
-	return p;
 }
 
 char *tu_tmp_path(const char *name)
@@ -207,17 +147,7 @@ char *tu_pbtxt_model(const char *name, const char *text)
 	return dir;
 }
 
-int tu_ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
-const char *tu_base(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
+/* ------------------------------------------------------- model lists */
 
 static void models_under(tu_models *l, const char *root)
 {
@@ -291,6 +221,8 @@ size_t tu_each_realmodel(tu_model_fn fn)
 	free(root);
 	return n;
 }
+
+/* ------------------------------------------- open, shrink, write, reopen */
 
 tfshrink_model *tu_open(const char *dir, int verify_crc)
 {
@@ -370,27 +302,6 @@ int tu_shrink_unless_refused(tfshrink_model *m, const char *dir, const tfshrink_
 	return 0;
 }
 
-void tu_check_pass(const char *dir, const char *name, const tfshrink_shrink_options *o,
-                   void (*check)(const tu_pass_run *run))
-{
-	tu_pass_run run = { dir, name, NULL, o, tu_open(dir, 0), tu_open(dir, 0), NULL, NULL };
-	if (tu_shrink_unless_refused(run.m, dir, o, &run.r)) {
-		char *out;
-		run.w = tu_write_reopen(run.m, name, &out);
-		run.out = out;
-		/* fingerprint.pb is recomputed or dropped: only the rest is forecast exactly */
-		if (!tu_has_file(run.m, "fingerprint.pb"))
-			assert_int_equal(tu_model_bytes(run.w), run.r->bytes_after);
-		check(&run);
-		tfshrink_model_free(run.w);
-		tfs_remove_tree(out);
-		free(out);
-		tfshrink_shrink_report_free(run.r);
-	}
-	tfshrink_model_free(run.in);
-	tfshrink_model_free(run.m);
-}
-
 int tu_run_pass(const struct tfs_pass *p, tfshrink_model *m, int keep_objects, uint64_t *items, char *summary)
 {
 	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
@@ -431,4 +342,106 @@ uint64_t tu_model_bytes(const tfshrink_model *m)
 	for (size_t i = 0; i < m->n_files; i++)
 		n += m->files[i].size;
 	return n;
+}
+
+void tu_check_pass(const char *dir, const char *name, const tfshrink_shrink_options *o,
+                   void (*check)(const tu_pass_run *run))
+{
+	tu_pass_run run = { dir, name, NULL, o, tu_open(dir, 0), tu_open(dir, 0), NULL, NULL };
+	if (tu_shrink_unless_refused(run.m, dir, o, &run.r)) {
+		char *out;
+		run.w = tu_write_reopen(run.m, name, &out);
+		run.out = out;
+		/* fingerprint.pb is recomputed or dropped: only the rest is forecast exactly */
+		if (!tu_has_file(run.m, "fingerprint.pb"))
+			assert_int_equal(tu_model_bytes(run.w), run.r->bytes_after);
+		check(&run);
+		tfshrink_model_free(run.w);
+		tfs_remove_tree(out);
+		free(out);
+		tfshrink_shrink_report_free(run.r);
+	}
+	tfshrink_model_free(run.in);
+	tfshrink_model_free(run.m);
+}
+
+/* ------------------------------------------------ building in memory */
+
+char *tu_strdup(const char *s)
+{
+	char *p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+void *tu_grow(void *arr, size_t n, size_t elem)
+{
+	void *p = realloc(arr, (n + 1) * elem);
+	assert_non_null(p);
+	return p;
+}
+
+Tensorflow__NodeDef *tu_node(const char *name, const char *op)
+{
+	Tensorflow__NodeDef *n = malloc(sizeof *n);
+	assert_non_null(n);
+	tensorflow__node_def__init(n);
+	n->name = tu_strdup(name);
+	n->op = tu_strdup(op);
+	return n;
+}
+
+static Tensorflow__AttrValue *new_attr(Tensorflow__AttrValue__ValueCase value_case)
+{
+	Tensorflow__AttrValue *v = malloc(sizeof *v);
+	assert_non_null(v);
+	tensorflow__attr_value__init(v);
+	v->value_case = value_case;
+	return v;
+}
+
+Tensorflow__AttrValue *tu_func_attr(const char *fname)
+{
+	Tensorflow__AttrValue *v = new_attr(TENSORFLOW__ATTR_VALUE__VALUE_FUNC);
+	v->func = malloc(sizeof *v->func);
+	assert_non_null(v->func);
+	tensorflow__name_attr_list__init(v->func);
+	v->func->name = tu_strdup(fname);
+	return v;
+}
+
+Tensorflow__AttrValue *tu_string_attr(const char *s)
+{
+	Tensorflow__AttrValue *v = new_attr(TENSORFLOW__ATTR_VALUE__VALUE_S);
+	v->s.len = strlen(s);
+	v->s.data = (uint8_t *)tu_strdup(s);
+	return v;
+}
+
+void tu_add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v)
+{
+	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
+	assert_non_null(e);
+	tensorflow__node_def__attr_entry__init(e);
+	e->key = tu_strdup(key);
+	e->value = v;
+	n->attr = tu_grow(n->attr, n->n_attr, sizeof *n->attr);
+	n->attr[n->n_attr++] = e;
+}
+
+int tu_key_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+	size_t m = an < bn ? an : bn;
+	int c = m ? memcmp(a, b, m) : 0;
+	return c ? c : (an < bn ? -1 : an > bn);
+}
+
+void tu_bundle_writer_open(struct tfs_bundle_writer *w, const char *prefix, int num_shards)
+{
+	/* the writer keeps a shallow copy of the header: the version must outlive it */
+	static Tensorflow__VersionDef ver = TENSORFLOW__VERSION_DEF__INIT;
+	ver.producer = 1;
+	Tensorflow__BundleHeaderProto h = TENSORFLOW__BUNDLE_HEADER_PROTO__INIT;
+	h.version = &ver;
+	assert_int_equal(tfs_bundle_writer_open(w, prefix, num_shards, &h), 0);
 }
