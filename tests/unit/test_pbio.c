@@ -455,25 +455,31 @@ static void real_truncate(const char *name, const uint8_t *data, size_t n)
 		truncate_at(name, data, n, (size_t)(rng() % n));
 }
 
+/* saved_model.pb of a shared real model; NULL when the model is absent. */
+static uint8_t *real_pb(const char *name, size_t *n)
+{
+	char *dir = tu_realmodel(name);
+	if (!dir)
+		return NULL;
+	char *path = tu_join(dir, "saved_model.pb");
+	uint8_t *data = tu_read(path, n);
+	free(path);
+	free(dir);
+	return data;
+}
+
 static void test_truncated_real(void **state)
 {
 	(void)state;
-	char *dir = tu_realmodel("tfcc_half_plus_two");
-	if (!dir)
-		skip();
-	char path[4096];
-	snprintf(path, sizeof path, "%s/saved_model.pb", dir);
-	free(dir);
 	size_t n;
-	uint8_t *data = tu_read(path, &n);
+	uint8_t *data = real_pb("tfcc_half_plus_two", &n);
+	if (!data)
+		skip();
 	real_truncate("tfcc_half_plus_two", data, n);
 	free(data);
 	/* a TF2 model with an object graph, too */
-	dir = tu_realmodel("keras_ocr_sharded");
-	if (dir) {
-		snprintf(path, sizeof path, "%s/saved_model.pb", dir);
-		free(dir);
-		data = tu_read(path, &n);
+	data = real_pb("keras_ocr_sharded", &n);
+	if (data) {
 		real_truncate("keras_ocr_sharded", data, n);
 		free(data);
 	}
@@ -482,14 +488,10 @@ static void test_truncated_real(void **state)
 static void test_mutated_real(void **state)
 {
 	(void)state;
-	char *dir = tu_realmodel("serving_half_plus_two_cpu");
-	if (!dir)
-		skip();
-	char path[4096];
-	snprintf(path, sizeof path, "%s/saved_model.pb", dir);
-	free(dir);
 	size_t n;
-	uint8_t *data = tu_read(path, &n);
+	uint8_t *data = real_pb("serving_half_plus_two_cpu", &n);
+	if (!data)
+		skip();
 	uint8_t *copy = malloc(n);
 	assert_non_null(copy);
 	for (int i = 0; i < 3000; i++) {
