@@ -183,6 +183,89 @@ class Rewrite:
     after: dict
 
 
+def run_tfshrink(tfshrink, verb, src, out, args=(), model=None):
+    """Runs `tfshrink VERB [ARGS] SRC OUT` -> Rewrite, with the hashes of SRC
+    before and after."""
+    before = hash_tree(src)
+    cmd = [str(tfshrink), verb] + list(args) + [str(src), str(out)]
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        rc, so, se = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, so, se = -999, str(e.stdout or ""), "timeout after 600 s"
+    return Rewrite(model or str(src), src, out, cmd, rc, so, se,
+                   time.time() - t0, before, hash_tree(src))
+
+
+def fmt_run(r):
+    return ("command: %s\nexit: %s\n--- stdout ---\n%s\n--- stderr ---\n%s"
+            % (" ".join(r.cmd), r.returncode, r.stdout[-4000:],
+               r.stderr[-4000:]))
+
+
+def check_cli_output(r):
+    """The command exited 0, left its input alone and wrote a SavedModel
+    directory."""
+    changed = sorted(k for k in set(r.before) | set(r.after)
+                     if r.before.get(k) != r.after.get(k))
+    if changed:
+        pytest.fail("input directory %s was modified: %s" % (r.src, changed))
+    if r.returncode != 0:
+        pytest.fail("tfshrink %s failed\n%s" % (r.cmd[1], fmt_run(r)))
+    if not r.out.is_dir():
+        pytest.fail("no output directory %s\n%s" % (r.out, fmt_run(r)))
+    if not is_saved_model_dir(r.out):
+        pytest.fail("output has no saved_model.pb(txt): %s" % sorted(
+            p.name for p in r.out.iterdir()))
+
+
+def compare_outputs(model, loader, r, original_results, tf_runner, what,
+                    check_new=None):
+    """Every signature of r.out (`what`: "rewritten", "shrunk") answers via
+    loader as the original does, or fails with the same error type. Skipped
+    (with the reason), never passed, when the ORIGINAL does not load or run
+    via loader or nothing was compared; check_new(orig, new) may fail first."""
+    orig, hints = original_results(model, loader)
+    load_errors = tfcompare.loader_load_errors(orig, loader)
+    loaded_ok = [k for k in orig
+                 if k[0] == loader and k[2] != tfcompare.LOAD_KEY]
+    if load_errors and not loaded_ok:
+        why = "; ".join("[%s] %s" % (",".join(t) or "-", m[:700])
+                        for t, m in sorted(load_errors.items()))
+        pytest.skip("%s: ORIGINAL does not load via %s in this TensorFlow: %s"
+                    % (model, loader, why))
+    if not loaded_ok:
+        pytest.skip("%s: ORIGINAL has no runnable signature via %s"
+                    % (model, loader))
+    if r.returncode != 0:
+        pytest.fail("tfshrink %s failed, nothing to compare\n%s"
+                    % (r.cmd[1], fmt_run(r)))
+    new = tf_runner.run(r.out, loader, hints)
+    if check_new:
+        check_new(orig, new)
+    problems = tfcompare.compare_results(orig, new, loader)
+    if problems:
+        pytest.fail("%s: %d difference(s) between original and %s "
+                    "via %s:\n  %s" % (model, len(problems), what, loader,
+                                       "\n  ".join(problems[:40])),
+                    pytrace=False)
+    n_arrays = sum(1 for k, v in orig.items()
+                   if k[0] == loader and not isinstance(v, tuple))
+    if n_arrays == 0:
+        # The output loaded and failed the same way, but nothing was
+        # actually compared: report as skipped, not passed.
+        by_msg = {}
+        for k, v in sorted(orig.items(), key=repr):
+            if k[0] == loader and isinstance(v, tuple):
+                by_msg.setdefault(v[1][:400], []).append(k[2])
+        why = "; ".join("%s: %s" % (",".join(sigs), msg)
+                        for msg, sigs in by_msg.items())
+        pytest.skip("%s: ORIGINAL loads via %s but no signature produced "
+                    "outputs (%s matches): %s"
+                    % (model, loader, what, why[:1500]))
+
+
 @pytest.fixture(scope="session")
 def model_source(fixture_models_dir):
     def resolve(model):
@@ -202,19 +285,9 @@ def rewritten(tfshrink, model_source, tmp_path_factory):
 
     def get(model):
         if model not in cache:
-            src = model_source(model)
             out = tmp_path_factory.mktemp("rw-" + model.replace("/", "-")) / "out"
-            before = hash_tree(src)
-            cmd = [str(tfshrink), "rewrite", str(src), str(out)]
-            t0 = time.time()
-            try:
-                p = subprocess.run(cmd, capture_output=True, text=True,
-                                   timeout=600)
-                rc, so, se = p.returncode, p.stdout, p.stderr
-            except subprocess.TimeoutExpired as e:
-                rc, so, se = -999, str(e.stdout or ""), "timeout after 600 s"
-            cache[model] = Rewrite(model, src, out, cmd, rc, so, se,
-                                   time.time() - t0, before, hash_tree(src))
+            cache[model] = run_tfshrink(tfshrink, "rewrite", model_source(model),
+                                        out, model=model)
         return cache[model]
     return get
 

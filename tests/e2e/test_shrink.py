@@ -16,32 +16,16 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
 import conftest
-import test_rewrite
-import tfcompare
 
 pytestmark = pytest.mark.e2e
 
 # What a SavedModel with dangling training state says when loaded.
 BAD_LOAD_PHRASES = ("not bound", "not assigned a value", "uninitialized",
                     "Unresolved object in checkpoint")
-
-
-def _run_shrink(tfshrink, src, out, args=()):
-    before = conftest.hash_tree(src)
-    cmd = [str(tfshrink), "shrink"] + list(args) + [str(src), str(out)]
-    t0 = time.time()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        rc, so, se = p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired as e:
-        rc, so, se = -999, str(e.stdout or ""), "timeout after 600 s"
-    return conftest.Rewrite(str(src), src, out, cmd, rc, so, se,
-                            time.time() - t0, before, conftest.hash_tree(src))
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +41,7 @@ def shrunk(tfshrink, model_source, tmp_path_factory):
             tag = ("shk-" if keep_objects else "sh-") + model.replace("/", "-")
             out = tmp_path_factory.mktemp(tag) / "out"
             args = ["--keep-objects"] if keep_objects else []
-            cache[key] = _run_shrink(tfshrink, src, out, args)
+            cache[key] = conftest.run_tfshrink(tfshrink, "shrink", src, out, args)
         return cache[key]
     return get
 
@@ -79,65 +63,21 @@ def _bad_phrases(results, loader):
 
 
 def _compare(model, loader, r, original_results, tf_runner):
-    orig, hints = original_results(model, loader)
-    load_errors = tfcompare.loader_load_errors(orig, loader)
-    loaded_ok = [k for k in orig
-                 if k[0] == loader and k[2] != tfcompare.LOAD_KEY]
-    if load_errors and not loaded_ok:
-        why = "; ".join("[%s] %s" % (",".join(t) or "-", m[:700])
-                        for t, m in sorted(load_errors.items()))
-        pytest.skip("%s: ORIGINAL does not load via %s in this TensorFlow: %s"
-                    % (model, loader, why))
-    if not loaded_ok:
-        pytest.skip("%s: ORIGINAL has no runnable signature via %s"
-                    % (model, loader))
-    if r.returncode != 0:
-        pytest.fail("tfshrink shrink failed, nothing to compare\n"
-                    + test_rewrite._fmt_rewrite(r))
-    new = tf_runner.run(r.out, loader, hints)
-    bad = [b for b in _bad_phrases(new, loader)
-           if b not in _bad_phrases(orig, loader)]
-    if bad:
-        pytest.fail("%s: the shrunk model reports unbound/unassigned variables "
-                    "via %s:\n  %s" % (model, loader, "\n  ".join(bad[:20])),
-                    pytrace=False)
-    problems = tfcompare.compare_results(orig, new, loader)
-    if problems:
-        pytest.fail("%s: %d difference(s) between original and shrunk "
-                    "via %s:\n  %s" % (model, len(problems), loader,
-                                       "\n  ".join(problems[:40])),
-                    pytrace=False)
-    n_arrays = sum(1 for k, v in orig.items()
-                   if k[0] == loader and not isinstance(v, tuple))
-    if n_arrays == 0:
-        by_msg = {}
-        for k, v in sorted(orig.items(), key=repr):
-            if k[0] == loader and isinstance(v, tuple):
-                by_msg.setdefault(v[1][:400], []).append(k[2])
-        why = "; ".join("%s: %s" % (",".join(sigs), msg)
-                        for msg, sigs in by_msg.items())
-        pytest.skip("%s: ORIGINAL loads via %s but no signature produced "
-                    "outputs (shrunk matches): %s"
-                    % (model, loader, why[:1500]))
+    def no_new_bad_phrases(orig, new):
+        bad = [b for b in _bad_phrases(new, loader)
+               if b not in _bad_phrases(orig, loader)]
+        if bad:
+            pytest.fail("%s: the shrunk model reports unbound/unassigned "
+                        "variables via %s:\n  %s"
+                        % (model, loader, "\n  ".join(bad[:20])), pytrace=False)
+    conftest.compare_outputs(model, loader, r, original_results, tf_runner,
+                             "shrunk", no_new_bad_phrases)
 
 
 def test_shrink_cli(model, shrunk):
     """Exit status 0, output is a SavedModel dir no bigger than IN, input
     unchanged."""
-    r = shrunk(model)
-    changed = sorted(k for k in set(r.before) | set(r.after)
-                     if r.before.get(k) != r.after.get(k))
-    if changed:
-        pytest.fail("input directory %s was modified: %s" % (r.src, changed))
-    if r.returncode != 0:
-        pytest.fail("tfshrink shrink failed\n" + test_rewrite._fmt_rewrite(r))
-    if not r.out.is_dir():
-        pytest.fail("no output directory %s\n%s"
-                    % (r.out, test_rewrite._fmt_rewrite(r)))
-    if not ((r.out / "saved_model.pb").is_file()
-            or (r.out / "saved_model.pbtxt").is_file()):
-        pytest.fail("output has no saved_model.pb(txt): %s" % sorted(
-            p.name for p in r.out.iterdir()))
+    conftest.check_cli_output(shrunk(model))
 
 
 def test_shrink_outputs(model, loader, shrunk, original_results, tf_runner):
