@@ -1,3 +1,4 @@
+#include "sort.h"
 #include "fsutil.h"
 
 #include <dirent.h>
@@ -208,7 +209,7 @@ int tfs_walk_files(const char *root, tfs_file_entry **out, size_t *n_out)
 		return rc;
 	}
 	if (w.n)
-		qsort(w.v, w.n, sizeof *w.v, cmp_entry);
+		tfs_qsort(w.v, w.n, sizeof *w.v, cmp_entry);
 	*out = w.v;
 	*n_out = w.n;
 	return 0;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "bundle.h"
 #include "ckd.h"
 #include "crc32c.h"
@@ -163,7 +164,7 @@ int tfs_bundle_writer_finish(tfs_bundle_writer *w)
 	if (rc < 0)
 		return rc;
 	if (w->n > 1)
-		qsort(w->v, w->n, sizeof *w->v, cmp_wentry);
+		tfs_qsort(w->v, w->n, sizeof *w->v, cmp_wentry);
 	tfs_table_writer tw;
 	tfs_table_writer_init(&tw);
 	size_t hl = tensorflow__bundle_header_proto__get_packed_size(w->header);

@@ -61,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "ckd.h"
 #include "dtype.h"
 #include "error.h"
@@ -102,7 +103,7 @@ static int cmp_str(const void *a, const void *b)
 static const char *ns_sort(nameset *s)
 {
 	if (s->n > 1)
-		qsort(s->v, s->n, sizeof *s->v, cmp_str);
+		tfs_qsort(s->v, s->n, sizeof *s->v, cmp_str);
 	for (size_t i = 1; i < s->n; i++)
 		if (!strcmp(s->v[i - 1], s->v[i]))
 			return s->v[i];
@@ -268,7 +269,7 @@ static int index_library(checker *c, const Tensorflow__FunctionDefLibrary *lib)
 		v[i] = (fidx){ f->signature->name, i };
 	}
 	if (n > 1)
-		qsort(v, n, sizeof *v, cmp_fidx);
+		tfs_qsort(v, n, sizeof *v, cmp_fidx);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && !strcmp(v[i - 1].name, v[i].name)) {
 			int rc = corrupt(c, "the function library defines '" Q "' twice", v[i].name);
@@ -716,7 +717,7 @@ static int check_assets(checker *c)
 		if (!plain_relative(v[i].filename))
 			rc = corrupt(c, "asset file name '" Q "' is not a relative path inside assets/", v[i].filename);
 	if (rc == 0 && na > 1) {
-		qsort(v, na, sizeof *v, cmp_asset);
+		tfs_qsort(v, na, sizeof *v, cmp_asset);
 		for (size_t i = 1; i < na && rc == 0; i++)
 			if (*v[i].tensor && !strcmp(v[i - 1].tensor, v[i].tensor) && strcmp(v[i - 1].filename, v[i].filename))
 				rc = corrupt(c, "asset tensor '" Q "' is listed twice, as '" Q "' and '" Q "'", v[i].tensor,
@@ -732,7 +733,7 @@ static int check_assets(checker *c)
 			rc = TFSHRINK_ENOMEM;
 			break;
 		}
-		if (!bsearch(rel, c->m->files, c->m->n_files, sizeof *c->m->files, cmp_file_rel)) {
+		if (!tfs_bsearch(rel, c->m->files, c->m->n_files, sizeof *c->m->files, cmp_file_rel)) {
 			/* or a directory of files (TF2 copies those whole); the walk
 			 * already refused symbolic links to directories */
 			char *p = tfs_path_join(c->m->dir, rel);

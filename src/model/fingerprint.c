@@ -44,6 +44,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "sort.h"
 #include "dtype.h"
 #include "error.h"
 #include "farmhash.h"
@@ -197,7 +198,7 @@ static int canon(pool *p, const ProtobufCMessage *m, const ProtobufCMessage **ou
 							return tfs_nomem();
 						memcpy(nv, v, n * sizeof *nv);
 					}
-					qsort(nv, n, sizeof *nv, cmp_key);
+					tfs_qsort(nv, n, sizeof *nv, cmp_key);
 				}
 			}
 			repl = nv;
@@ -440,7 +441,7 @@ static int hash_object_graph(const Tensorflow__SavedObjectGraph *og, uint64_t *o
 		v[i].order = i;
 		v[i].e = og->concrete_functions[i];
 	}
-	qsort(v, n, sizeof *v, cmp_uid);
+	tfs_qsort(v, n, sizeof *v, cmp_uid);
 	uint64_t h = 0;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {

@@ -1,3 +1,4 @@
+#include "sort.h"
 #include "graph.h"
 
 #include <inttypes.h>
@@ -129,7 +130,7 @@ int tfs_nodes_remove(tfs_nodes l, const uint8_t *del, const char *where)
 	for (size_t i = 0, k = 0; i < n; i++)
 		if (del[i])
 			gone[k++] = (*l.v)[i]->name;
-	qsort(gone, n_gone, sizeof *gone, cmp_cstr);
+	tfs_qsort(gone, n_gone, sizeof *gone, cmp_cstr);
 	for (size_t i = 0; i < n; i++) {
 		Tensorflow__NodeDef *nd = (*l.v)[i];
 		if (del[i])

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "dtype.h"
 #include "error.h"
 #include "graph.h"
@@ -465,7 +466,7 @@ static int do_functions(report_impl *r, tfshrink_model *m)
 		}
 	}
 	if (r->n_functions > 1)
-		qsort(r->functions, r->n_functions, sizeof *r->functions, cmp_func);
+		tfs_qsort(r->functions, r->n_functions, sizeof *r->functions, cmp_func);
 	return 0;
 }
 
@@ -513,7 +514,7 @@ static int do_variables(report_impl *r, tfshrink_model *m, uint64_t *accounted)
 			sp[ns++] = (span){ p->shard_id, p->offset, p->size };
 	}
 	/* Bytes shared by several entries count once, for the first key in data order. */
-	qsort(sp, ns, sizeof *sp, cmp_span);
+	tfs_qsort(sp, ns, sizeof *sp, cmp_span);
 	for (size_t i = 0; i < r->n_tensors; i++) {
 		tfshrink_tensor_info *t = &r->tensors[i];
 		r->pub.group_count[t->group]++;
@@ -546,7 +547,7 @@ static int do_variables(report_impl *r, tfshrink_model *m, uint64_t *accounted)
 		r->pub.group_bytes[g] -= take;
 		overlap -= take;
 	}
-	qsort(r->tensors, r->n_tensors, sizeof *r->tensors, cmp_tensor);
+	tfs_qsort(r->tensors, r->n_tensors, sizeof *r->tensors, cmp_tensor);
 	uint64_t shard_bytes = 0;
 	for (int i = 0; i < b->num_shards; i++)
 		shard_bytes += b->shards[i].size;

@@ -1,6 +1,7 @@
 /* saver.c - removing checkpoint keys from SaveV2/RestoreV2 nodes, in graphs
  * and in function bodies, and dead-argument removal for the traced saver
  * functions. See saver.h. */
+#include "sort.h"
 #include "saver.h"
 
 #include <inttypes.h>
@@ -52,7 +53,7 @@ static int keyset_has_n(tfs_keyset *s, const char *key, size_t len)
 {
 	if (!s->sorted) {
 		if (s->n)
-			qsort(s->v, s->n, sizeof *s->v, cmp_str);
+			tfs_qsort(s->v, s->n, sizeof *s->v, cmp_str);
 		s->sorted = 1;
 	}
 	size_t lo = 0, hi = s->n;

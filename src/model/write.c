@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "crc32c.h"
 #include "dtype.h"
 #include "error.h"
@@ -134,7 +135,7 @@ static int make_plan(tfshrink_model *m, plan *p)
 			it->check_crc = (int)src->dtype != TFS_DT_STRING && (int)src->dtype != TFS_DT_VARIANT;
 		}
 	}
-	qsort(p->v, p->n, sizeof *p->v, cmp_item);
+	tfs_qsort(p->v, p->n, sizeof *p->v, cmp_item);
 	/* Entries a pass declared to share another's bytes: valid while both
 	 * keep their input bytes (neither removed nor replaced since). */
 	plan_item **at = NULL;
@@ -196,7 +197,7 @@ static int make_plan(tfshrink_model *m, plan *p)
 		it->entry.crc32c = t->entry.crc32c; /* same bytes */
 	}
 	free(at);
-	qsort_r(by_key, p->n, sizeof *by_key, cmp_key_item, b);
+	tfs_qsort_r(by_key, p->n, sizeof *by_key, cmp_key_item, b);
 	/* The index: header first, then entries in key order. */
 	Tensorflow__BundleHeaderProto h = *b->header;
 	h.num_shards = p->num_shards;

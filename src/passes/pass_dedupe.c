@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "crc32c.h"
 #include "dtype.h"
 #include "error.h"
@@ -91,7 +92,7 @@ static int dedupe_tensors(tfshrink_model *m, uint64_t *shared, uint64_t *shared_
 		cand c = { i, (int)p->dtype, (uint64_t)p->size, p->crc32c, p->shard_id, (uint64_t)p->offset };
 		v[n++] = c;
 	}
-	qsort(v, n, sizeof *v, cmp_cand);
+	tfs_qsort(v, n, sizeof *v, cmp_cand);
 	int rc = 0;
 	for (size_t lo = 0; lo < n && rc == 0;) {
 		size_t hi = lo + 1;
@@ -192,12 +193,12 @@ static int cmp_pstr(const void *a, const void *b)
 static void names_sort(names *s)
 {
 	if (s->n)
-		qsort(s->v, s->n, sizeof *s->v, cmp_pstr);
+		tfs_qsort(s->v, s->n, sizeof *s->v, cmp_pstr);
 }
 
 static int names_has(const names *s, const char *name)
 {
-	if (s->n && bsearch(&name, s->v, s->n, sizeof *s->v, cmp_pstr))
+	if (s->n && tfs_bsearch(&name, s->v, s->n, sizeof *s->v, cmp_pstr))
 		return 1;
 	size_t l = strlen(name);
 	for (size_t i = 0; i < s->n_blobs; i++)
@@ -471,7 +472,7 @@ static int dedupe_consts(tfs_nodes l, Tensorflow__FunctionDef *f, names *prot, c
 		k[nk++] = c;
 	}
 	/* Pack and hash only values whose size another value shares. */
-	qsort(k, nk, sizeof *k, cmp_kconst);
+	tfs_qsort(k, nk, sizeof *k, cmp_kconst);
 	for (size_t i = 0; i < nk && rc == 0; i++) {
 		int twin = (i > 0 && k[i - 1].size == k[i].size) || (i + 1 < nk && k[i + 1].size == k[i].size);
 		if (!twin)
@@ -486,7 +487,7 @@ static int dedupe_consts(tfs_nodes l, Tensorflow__FunctionDef *f, names *prot, c
 	}
 	if (rc < 0)
 		goto done;
-	qsort(k, nk, sizeof *k, cmp_kconst);
+	tfs_qsort(k, nk, sizeof *k, cmp_kconst);
 	for (size_t lo = 0; lo < nk && rc == 0;) {
 		size_t hi = lo + 1;
 		while (hi < nk && k[hi].size == k[lo].size && k[hi].hash == k[lo].hash)
@@ -534,7 +535,7 @@ static int dedupe_consts(tfs_nodes l, Tensorflow__FunctionDef *f, names *prot, c
 	}
 	if (rc < 0 || n_rn == 0)
 		goto done;
-	qsort(rn, n_rn, sizeof *rn, cmp_rename);
+	tfs_qsort(rn, n_rn, sizeof *rn, cmp_rename);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (!del[i])
 			rc = rewire_node(nodes[i], rn, n_rn);

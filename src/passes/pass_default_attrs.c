@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
@@ -119,7 +120,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int in_sorted(const char *const *v, size_t n, const char *s)
 {
-	return n && bsearch(&s, v, n, sizeof *v, cmp_str) != NULL;
+	return n && tfs_bsearch(&s, v, n, sizeof *v, cmp_str) != NULL;
 }
 
 typedef struct op_ix {
@@ -136,7 +137,7 @@ static int cmp_op_ix(const void *a, const void *b)
 static op_ix *find_op(op_ix *v, size_t n, const char *name)
 {
 	op_ix key = { name, NULL, 0 };
-	return n ? bsearch(&key, v, n, sizeof *v, cmp_op_ix) : NULL;
+	return n ? tfs_bsearch(&key, v, n, sizeof *v, cmp_op_ix) : NULL;
 }
 
 typedef struct scope {
@@ -222,14 +223,14 @@ static int run_meta_graph(Tensorflow__MetaGraphDef *mg, const tfshrink_shrink_op
 	for (size_t f = 0; f < nf; f++)
 		if (lib->function[f]->signature && lib->function[f]->signature->name)
 			s.funcs[s.n_funcs++] = lib->function[f]->signature->name;
-	qsort(s.funcs, s.n_funcs, sizeof *s.funcs, cmp_str);
+	tfs_qsort(s.funcs, s.n_funcs, sizeof *s.funcs, cmp_str);
 	for (size_t k = 0; k < no; k++) {
 		if (!ol->op[k]->name)
 			continue;
 		op_ix x = { ol->op[k]->name, ol->op[k], k };
 		s.ops[s.n_ops++] = x;
 	}
-	qsort(s.ops, s.n_ops, sizeof *s.ops, cmp_op_ix);
+	tfs_qsort(s.ops, s.n_ops, sizeof *s.ops, cmp_op_ix);
 	/* The first OpDef of a name wins if the list repeats one (keep them all then). */
 	for (size_t k = 1; k < s.n_ops; k++)
 		if (!strcmp(s.ops[k - 1].name, s.ops[k].name)) {

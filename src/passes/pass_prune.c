@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
@@ -78,7 +79,7 @@ static int cmp_name_ix(const void *a, const void *b)
 static ssize_t ix_find(const name_ix *ix, size_t n, const char *name)
 {
 	name_ix key = { name, 0 };
-	const name_ix *r = n ? bsearch(&key, ix, n, sizeof *ix, cmp_name_ix) : NULL;
+	const name_ix *r = n ? tfs_bsearch(&key, ix, n, sizeof *ix, cmp_name_ix) : NULL;
 	return r ? (ssize_t)r->i : -1;
 }
 
@@ -557,7 +558,7 @@ static int plan_init(plan *p, tfshrink_model *m, Tensorflow__MetaGraphDef *mg, i
 		p->fix[i].name = fn_name(p->lib->function[i]);
 		p->fix[i].i = i;
 	}
-	qsort(p->fix, p->n_fn, sizeof *p->fix, cmp_name_ix);
+	tfs_qsort(p->fix, p->n_fn, sizeof *p->fix, cmp_name_ix);
 	if (!with_objects || !mg->object_graph_def || mg->object_graph_def->n_nodes == 0)
 		return 0;
 	p->og = mg->object_graph_def;
@@ -574,7 +575,7 @@ static int plan_init(plan *p, tfshrink_model *m, Tensorflow__MetaGraphDef *mg, i
 		p->cfix[i].name = p->og->concrete_functions[i]->key;
 		p->cfix[i].i = i;
 	}
-	qsort(p->cfix, ncf, sizeof *p->cfix, cmp_name_ix);
+	tfs_qsort(p->cfix, ncf, sizeof *p->cfix, cmp_name_ix);
 	TFS_TRY(tfs_objgraph_ckpt_map(m, p->cmap));
 	map_late_slots(p);
 	return build_parents(p);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
@@ -649,7 +650,7 @@ static int topo_build(topo *x, Tensorflow__GraphDef *g)
 	}
 	for (size_t i = 0; i < n; i++)
 		x->by_name[i] = i;
-	qsort_r(x->by_name, n, sizeof *x->by_name, cmp_node_name, g->node);
+	tfs_qsort_r(x->by_name, n, sizeof *x->by_name, cmp_node_name, g->node);
 	size_t e = 0;
 	for (size_t i = 0; i < n; i++) {
 		x->in_off[i] = e;
@@ -1062,7 +1063,7 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		t.fnames[f] = t.lib->function[f]->signature ? t.lib->function[f]->signature->name : "";
 		t.fidx[f] = f;
 	}
-	qsort_r(t.fidx, t.nf, sizeof *t.fidx, cmp_name, t.fnames);
+	tfs_qsort_r(t.fidx, t.nf, sizeof *t.fidx, cmp_name, t.fnames);
 
 	/* keras_metadata.pb numbers objects and names Keras objects by path;
 	 * prune drops it unless objects are kept. If it stays, keep every object

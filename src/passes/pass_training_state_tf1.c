@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
@@ -416,7 +417,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int strv_has(const strv *s, const char *k)
 {
-	return s->n && bsearch(&k, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+	return s->n && tfs_bsearch(&k, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
 }
 
 /* ------------------------------------------------------------- analysis */
@@ -1147,7 +1148,7 @@ static int restored_keys(const tfshrink_model *m, strv *out)
 			}
 		}
 	}
-	qsort(out->v, out->n, sizeof *out->v, cmp_str);
+	tfs_qsort(out->v, out->n, sizeof *out->v, cmp_str);
 	return 0;
 }
 
@@ -1168,7 +1169,7 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 	if (rc == 0 && st.dropped.n)
 		rc = restored_keys(m, &still);
 	if (rc == 0 && st.dropped.n) {
-		qsort(st.dropped.v, st.dropped.n, sizeof *st.dropped.v, cmp_str);
+		tfs_qsort(st.dropped.v, st.dropped.n, sizeof *st.dropped.v, cmp_str);
 		for (size_t i = 0; i < st.dropped.n && rc == 0; i++) {
 			const char *k = st.dropped.v[i];
 			if ((i > 0 && !strcmp(k, st.dropped.v[i - 1])) || strv_has(&still, k))

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort.h"
 #include "error.h"
 #include "pass.h"
 
@@ -34,7 +35,7 @@ static const tfs_pass *const *passes(void)
 	if (!__atomic_load_n(&sorted_ready, __ATOMIC_ACQUIRE)) {
 		const tfs_pass *tmp[N_PASSES ? N_PASSES : 1];
 		memcpy(tmp, all_passes, sizeof all_passes);
-		qsort(tmp, N_PASSES, sizeof *tmp, cmp_order);
+		tfs_qsort(tmp, N_PASSES, sizeof *tmp, cmp_order);
 		memcpy(sorted, tmp, sizeof all_passes);
 		__atomic_store_n(&sorted_ready, 1, __ATOMIC_RELEASE);
 	}

@@ -26,24 +26,7 @@
 #include "tensorflow.pb-c.h"
 #include "tfshrink.h"
 
-static char *g_tmp;
 static int g_seq;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -71,10 +54,10 @@ static void *xgrow(void *arr, size_t n, size_t elem)
 /* A fresh writable copy of fixture `name`. */
 static char *copy_fixture(const char *name)
 {
-	char *src = tu_fixture(name);
-	char *dst = NULL;
-	assert_true(asprintf(&dst, "%s/%s-%d", g_tmp, name, ++g_seq) > 0);
-	tu_copy_tree(src, dst);
+	char *src = tu_fixture(name), *copy = NULL;
+	assert_true(asprintf(&copy, "%s-%d", name, ++g_seq) > 0);
+	char *dst = tu_copy_model(src, copy);
+	free(copy);
 	free(src);
 	return dst;
 }
@@ -648,7 +631,7 @@ static void test_object_graph_and_variables(void **state)
 	tfshrink_shrink_report *r = NULL;
 	if (tfshrink_model_shrink(m, NULL, &r))
 		fail_msg("shrink: %s", tfshrink_error_last()->message);
-	char *out = tfs_path_join(g_tmp, "tf1_novars_out");
+	char *out = tu_tmp_path("tf1_novars_out");
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
@@ -686,7 +669,7 @@ static void test_second_meta_graph_shrinks(void **state)
 	if (tfshrink_model_shrink(m, NULL, &r))
 		fail_msg("shrink: %s", tfshrink_error_last()->message);
 	assert_true(r->bytes_after < r->bytes_before);
-	char *out = tfs_path_join(g_tmp, "two_mg_out");
+	char *out = tu_tmp_path("two_mg_out");
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
@@ -1021,7 +1004,7 @@ static void corpus_ok(const char *dir, const char *name, const char *audit, int 
 static void test_corpus(void **state)
 {
 	(void)state;
-	char *corpus = tfs_path_join(g_tmp, "corpus");
+	char *corpus = tu_tmp_path("corpus");
 	char *cmd = NULL;
 	assert_true(asprintf(&cmd, "python3 '%s/tests/bad/make_bad.py' '%s' '%s'", TFS_SOURCE_DIR, TFS_SOURCE_DIR, corpus) > 0);
 	int st = system(cmd);
@@ -1088,20 +1071,20 @@ static void test_corpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_const_nodes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tensor_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_op_defs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_references, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deep_call_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_init_op, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_object_graph_and_variables, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_meta_graph_shrinks, setup, teardown),
+		TU_TMP_TEST(test_const_nodes),
+		TU_TMP_TEST(test_tensor_values),
+		TU_TMP_TEST(test_op_defs),
+		TU_TMP_TEST(test_references),
+		TU_TMP_TEST(test_deep_call_chain),
+		TU_TMP_TEST(test_init_op),
+		TU_TMP_TEST(test_assets),
+		TU_TMP_TEST(test_object_graph_and_variables),
+		TU_TMP_TEST(test_second_meta_graph_shrinks),
 		cmocka_unit_test(test_deep_checkpoint_graph_shrinks),
 		cmocka_unit_test(test_audit_fixture),
 		cmocka_unit_test(test_audit_clean_models),
-		cmocka_unit_test_setup_teardown(test_audit_ops, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
+		TU_TMP_TEST(test_audit_ops),
+		TU_TMP_TEST(test_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,31 +19,6 @@
 #include "tensorflow.pb-c.h"
 #include "tfs_limits.h"
 
-static char *g_dir; /* per-test scratch directory */
-
-static int setup(void **state)
-{
-	(void)state;
-	g_dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_dir);
-	free(g_dir);
-	g_dir = NULL;
-	return 0;
-}
-
-static char *prefix_of(const char *name)
-{
-	char *p = tfs_path_join(g_dir, name);
-	assert_non_null(p);
-	return p;
-}
-
 /* ------------------------------------------------------------- shapes */
 
 typedef struct shape {
@@ -279,7 +254,7 @@ static tfs_bundle *check_bundle(const char *prefix, const tt *v, size_t n, int n
 
 static void roundtrip(const char *name, tt *v, size_t n, int num_shards)
 {
-	char *prefix = prefix_of(name);
+	char *prefix = tu_tmp_path(name);
 	write_bundle(prefix, v, n, num_shards);
 	tfs_bundle *b = check_bundle(prefix, v, n, num_shards);
 	tfs_bundle_free(b);
@@ -354,7 +329,7 @@ static void test_zero_elements(void **state)
 	/* only empty tensors: the data shard is an empty file */
 	roundtrip("allempty", v, 4, 1);
 	char *sp = NULL;
-	assert_true(asprintf(&sp, "%s/allempty.data-00000-of-00001", g_dir) > 0);
+	assert_true(asprintf(&sp, "%s/allempty.data-00000-of-00001", tu_tmp) > 0);
 	size_t len;
 	free(tu_read(sp, &len));
 	assert_int_equal(len, 0);
@@ -363,7 +338,7 @@ static void test_zero_elements(void **state)
 
 	/* and no tensors at all */
 	roundtrip("none", NULL, 0, 1);
-	char *prefix = prefix_of("none");
+	char *prefix = tu_tmp_path("none");
 	tfs_bundle *b = NULL;
 	assert_int_equal(tfs_bundle_open(prefix, &b), 0);
 	assert_int_equal(b->n, 0);
@@ -396,7 +371,7 @@ static void test_many_keys_three_shards(void **state)
 	roundtrip("many", v, n, 3);
 
 	/* every shard is used, and each is the concatenation of its tensors */
-	char *prefix = prefix_of("many");
+	char *prefix = tu_tmp_path("many");
 	tfs_bundle *b = NULL;
 	assert_int_equal(tfs_bundle_open(prefix, &b), 0);
 	for (int s = 0; s < 3; s++) {
@@ -455,7 +430,7 @@ static void test_shared_prefix_keys(void **state)
 	v[nk].key_len = 2000;
 	roundtrip("prefix", v, nk + 1, 1);
 
-	char *prefix = prefix_of("prefix");
+	char *prefix = tu_tmp_path("prefix");
 	tfs_bundle *b = NULL;
 	assert_int_equal(tfs_bundle_open(prefix, &b), 0);
 	assert_null(tfs_bundle_find(b, "a/b/", 4));
@@ -529,7 +504,7 @@ static void test_strings(void **state)
 static void test_writer_rejects(void **state)
 {
 	(void)state;
-	char *prefix = prefix_of("rej");
+	char *prefix = tu_tmp_path("rej");
 	tfs_bundle_writer w;
 	tu_assert_error(tfs_bundle_writer_open(&w, prefix, 0, NULL), TFSHRINK_EINVAL, "shard");
 	assert_int_equal(tfs_bundle_writer_open(&w, prefix, 2, NULL), 0);
@@ -707,7 +682,7 @@ static void write_index_ex(const char *name, const Tensorflow__BundleHeaderProto
 	assert_int_equal(tfs_table_writer_finish(&tw), 0);
 	char file[128];
 	snprintf(file, sizeof file, "%s.index", name);
-	tu_write(g_dir, file, tw.out.data, tw.out.len);
+	tu_write(tu_tmp, file, tw.out.data, tw.out.len);
 	tfs_table_writer_free(&tw);
 }
 
@@ -725,7 +700,7 @@ static void write_shard(const char *name, int i, int n, const void *data, size_t
 {
 	char file[128];
 	snprintf(file, sizeof file, "%s.data-%05d-of-%05d", name, i, n);
-	tu_write(g_dir, file, data, len);
+	tu_write(tu_tmp, file, data, len);
 }
 
 static Tensorflow__BundleEntryProto entry(int dtype, Tensorflow__TensorShapeProto *s, int shard, int64_t off,
@@ -743,7 +718,7 @@ static Tensorflow__BundleEntryProto entry(int dtype, Tensorflow__TensorShapeProt
 
 static int open_rc(const char *name)
 {
-	char *prefix = prefix_of(name);
+	char *prefix = tu_tmp_path(name);
 	tfs_bundle *b = (tfs_bundle *)0x1;
 	int rc = tfs_bundle_open(prefix, &b);
 	if (rc == 0)
@@ -755,7 +730,7 @@ static int open_rc(const char *name)
 /* Opens (which must succeed) and verifies every entry; the first failure. */
 static int verify_rc(const char *name)
 {
-	char *prefix = prefix_of(name);
+	char *prefix = tu_tmp_path(name);
 	tfs_bundle *b = NULL;
 	int rc = tfs_bundle_open(prefix, &b);
 	if (rc)
@@ -767,14 +742,14 @@ static int verify_rc(const char *name)
 	return rc;
 }
 
-/* Asserts the code, the message and that the error names `file` (in g_dir). */
+/* Asserts the code, the message and that the error names `file` (in tu_tmp). */
 static void expect(int rc, int code, const char *needle, const char *file)
 {
 	tu_assert_error(rc, code, needle);
 	const tfshrink_error *e = tfshrink_error_last();
 	if (!e->path)
 		fail_msg("no path in error \"%s\"", e->message);
-	char *want = tfs_path_join(g_dir, file);
+	char *want = tu_tmp_path(file);
 	if (strcmp(e->path, want) != 0)
 		fail_msg("error \"%s\" names %s, expected %s", e->message, e->path, want);
 	free(want);
@@ -937,7 +912,7 @@ static void test_corrupt_entries(void **state)
 	assert_int_equal(tfs_table_writer_add(&tw, "", 0, hdr, sizeof hdr), 0);
 	assert_int_equal(tfs_table_writer_add(&tw, "weird_key", 9, junk, sizeof junk), 0);
 	assert_int_equal(tfs_table_writer_finish(&tw), 0);
-	tu_write(g_dir, "junk.index", tw.out.data, tw.out.len);
+	tu_write(tu_tmp, "junk.index", tw.out.data, tw.out.len);
 	tfs_table_writer_free(&tw);
 	write_shard("junk", 0, 1, F4, 16);
 	expect(open_rc("junk"), TFSHRINK_ECORRUPT, "weird_key", "junk.index");
@@ -1023,21 +998,21 @@ static void test_corrupt_header(void **state)
 	static const uint8_t junk[] = { 0x1a, 0x05, 0x08 };
 	assert_int_equal(tfs_table_writer_add(&tw, "", 0, junk, sizeof junk), 0);
 	assert_int_equal(tfs_table_writer_finish(&tw), 0);
-	tu_write(g_dir, "hjunk.index", tw.out.data, tw.out.len);
+	tu_write(tu_tmp, "hjunk.index", tw.out.data, tw.out.len);
 	tfs_table_writer_free(&tw);
 	expect(open_rc("hjunk"), TFSHRINK_ECORRUPT, NULL, "hjunk.index");
 
 	/* an index that is not a table at all */
 	static const char text[] = "this is not a LevelDB table, just some text that is long enough "
 	                           "to hold a footer if it were one.";
-	tu_write(g_dir, "text.index", text, sizeof text);
+	tu_write(tu_tmp, "text.index", text, sizeof text);
 	expect(open_rc("text"), TFSHRINK_ECORRUPT, "magic", "text.index");
-	tu_write(g_dir, "short.index", "abc", 3);
+	tu_write(tu_tmp, "short.index", "abc", 3);
 	expect(open_rc("short"), TFSHRINK_ECORRUPT, "too short", "short.index");
-	tu_write(g_dir, "zero.index", "", 0);
+	tu_write(tu_tmp, "zero.index", "", 0);
 	expect(open_rc("zero"), TFSHRINK_ECORRUPT, "too short", "zero.index");
 	/* a data file in place of the index */
-	tu_write(g_dir, "swap.index", F4, 16);
+	tu_write(tu_tmp, "swap.index", F4, 16);
 	expect(open_rc("swap"), TFSHRINK_ECORRUPT, NULL, "swap.index");
 }
 
@@ -1132,18 +1107,18 @@ static void test_corrupt_strings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_every_dtype, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_elements, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_keys_three_shards, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shared_prefix_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_writer_rejects, setup, teardown),
+		TU_TMP_TEST(test_every_dtype),
+		TU_TMP_TEST(test_zero_elements),
+		TU_TMP_TEST(test_many_keys_three_shards),
+		TU_TMP_TEST(test_shared_prefix_keys),
+		TU_TMP_TEST(test_strings),
+		TU_TMP_TEST(test_writer_rejects),
 		cmocka_unit_test(test_real_object_graph_crc),
 		cmocka_unit_test(test_real_bundles),
-		cmocka_unit_test_setup_teardown(test_corrupt_shards, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_strings, setup, teardown),
+		TU_TMP_TEST(test_corrupt_shards),
+		TU_TMP_TEST(test_corrupt_entries),
+		TU_TMP_TEST(test_corrupt_header),
+		TU_TMP_TEST(test_corrupt_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

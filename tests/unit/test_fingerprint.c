@@ -18,31 +18,6 @@
 #include "tensorflow.pb-c.h"
 #include "tfshrink.h"
 
-static char *g_tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
-static char *join(const char *a, const char *b)
-{
-	char *p = tfs_path_join(a, b);
-	assert_non_null(p);
-	return p;
-}
-
 static tfshrink_model *open_model(const char *dir)
 {
 	tfshrink_model *m = NULL;
@@ -60,7 +35,7 @@ static Tensorflow__FingerprintDef *parse_fp(const uint8_t *b, size_t n)
 
 static Tensorflow__FingerprintDef *read_fp(const char *dir)
 {
-	char *p = join(dir, "fingerprint.pb");
+	char *p = tu_join(dir, "fingerprint.pb");
 	size_t n;
 	uint8_t *b = tu_read(p, &n);
 	Tensorflow__FingerprintDef *f = parse_fp(b, n);
@@ -76,7 +51,7 @@ static Tensorflow__FingerprintDef *compute_fp(tfshrink_model *m, const char *dir
 	uint8_t *pb, *idx = NULL, *out;
 	size_t pbn, idxn = 0, outn;
 	assert_int_equal(tfs_pb_pack(&m->sm->base, &pb, &pbn), 0);
-	char *ip = join(dir, "variables/variables.index");
+	char *ip = tu_join(dir, "variables/variables.index");
 	if (tfs_is_file(ip))
 		idx = tu_read(ip, &idxn);
 	int rc = tfs_fingerprint_compute(m, pb, pbn, idx, idxn, &out, &outn);
@@ -133,7 +108,7 @@ static void test_fixtures_match_tensorflow(void **state)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		char *dir = join(root, de->d_name), *fpp = join(dir, "fingerprint.pb");
+		char *dir = tu_join(root, de->d_name), *fpp = tu_join(dir, "fingerprint.pb");
 		if (tfs_is_dir(dir) && tfs_is_file(fpp)) {
 			tfshrink_model *m = open_model(dir);
 			Tensorflow__FingerprintDef *want = read_fp(dir), *got = compute_fp(m, dir);
@@ -394,14 +369,14 @@ static void test_write_policies(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("keras2_mlp_adam");
-	char *fpin = join(dir, "fingerprint.pb");
+	char *fpin = tu_join(dir, "fingerprint.pb");
 	tfshrink_model *m = open_model(dir);
 	Tensorflow__FingerprintDef *in = read_fp(dir);
 
 	/* default: unchanged output, the input's file is still exact: kept */
-	char *out = join(g_tmp, "keep");
+	char *out = tu_tmp_path("keep");
 	write_checked(m, out);
-	char *fpout = join(out, "fingerprint.pb");
+	char *fpout = tu_join(out, "fingerprint.pb");
 	size_t na, nb;
 	uint8_t *a = tu_read(fpin, &na), *b = tu_read(fpout, &nb);
 	assert_int_equal(na, nb);
@@ -413,7 +388,7 @@ static void test_write_policies(void **state)
 
 	/* recompute: same hashes, a new uuid */
 	m->fingerprint_policy = TFS_FP_RECOMPUTE;
-	out = join(g_tmp, "recompute");
+	out = tu_tmp_path("recompute");
 	write_checked(m, out);
 	Tensorflow__FingerprintDef *f = read_fp(out);
 	assert_same_hashes("recompute", f, in);
@@ -425,9 +400,9 @@ static void test_write_policies(void **state)
 
 	/* drop */
 	m->fingerprint_policy = TFS_FP_DROP;
-	out = join(g_tmp, "drop");
+	out = tu_tmp_path("drop");
 	write_checked(m, out);
-	fpout = join(out, "fingerprint.pb");
+	fpout = tu_join(out, "fingerprint.pb");
 	assert_false(tfs_path_exists(fpout));
 	free(fpout);
 	free(out);
@@ -445,7 +420,7 @@ static void test_write_no_input_fingerprint(void **state)
 	char *dir = tu_fixture("tf1_adam_builder");
 	tfshrink_model *m = open_model(dir);
 	m->fingerprint_policy = TFS_FP_RECOMPUTE;
-	char *out = join(g_tmp, "tf1"), *fpout = join(out, "fingerprint.pb");
+	char *out = tu_tmp_path("tf1"), *fpout = tu_join(out, "fingerprint.pb");
 	write_checked(m, out);
 	assert_false(tfs_path_exists(fpout));
 	free(fpout);
@@ -473,7 +448,7 @@ static void test_write_after_edit(void **state)
 	memmove(&mg->signature_def[k], &mg->signature_def[k + 1], (mg->n_signature_def - k - 1) * sizeof *mg->signature_def);
 	mg->n_signature_def--;
 
-	char *out = join(g_tmp, "edited");
+	char *out = tu_tmp_path("edited");
 	write_checked(m, out);
 	Tensorflow__FingerprintDef *f = read_fp(out);
 	assert_true(f->signature_def_hash != in->signature_def_hash);
@@ -497,7 +472,7 @@ static void test_write_after_edit(void **state)
 		}
 	assert_true(victim < m->bundle->n);
 	assert_int_equal(tfs_model_remove_entry(m, victim), 0);
-	out = join(g_tmp, "edited2");
+	out = tu_tmp_path("edited2");
 	write_checked(m, out);
 	f = read_fp(out);
 	assert_true(f->checkpoint_hash != in->checkpoint_hash);
@@ -533,7 +508,7 @@ static void test_name_without_uid(void **state)
 	free(pb);
 
 	m->fingerprint_policy = TFS_FP_RECOMPUTE;
-	char *out = join(g_tmp, "nouid"), *fpout = join(out, "fingerprint.pb");
+	char *out = tu_tmp_path("nouid"), *fpout = tu_join(out, "fingerprint.pb");
 	write_checked(m, out);
 	assert_false(tfs_path_exists(fpout));
 	int noted = 0;
@@ -566,10 +541,10 @@ int main(void)
 		cmocka_unit_test(test_tf211_real_model),
 		cmocka_unit_test(test_regularized_parts),
 		cmocka_unit_test(test_map_order),
-		cmocka_unit_test_setup_teardown(test_write_policies, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_no_input_fingerprint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_after_edit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_name_without_uid, setup, teardown),
+		TU_TMP_TEST(test_write_policies),
+		TU_TMP_TEST(test_write_no_input_fingerprint),
+		TU_TMP_TEST(test_write_after_edit),
+		TU_TMP_TEST(test_name_without_uid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

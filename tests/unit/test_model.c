@@ -25,38 +25,6 @@
 
 #define OG_KEY "_CHECKPOINTABLE_OBJECT_GRAPH"
 
-static char *g_tmp; /* per-test scratch directory */
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
-static char *tmp_path(const char *name)
-{
-	char *p = tfs_path_join(g_tmp, name);
-	assert_non_null(p);
-	return p;
-}
-
-static char *join(const char *a, const char *b)
-{
-	char *p = tfs_path_join(a, b);
-	assert_non_null(p);
-	return p;
-}
-
 static const char *errpath(void)
 {
 	const char *p = tfshrink_error_last()->path;
@@ -93,15 +61,15 @@ static void fl_add(flist *f, const char *rel, uint64_t size)
 
 static void walk_into(const char *root, const char *rel, flist *f)
 {
-	char *dir = rel[0] ? join(root, rel) : strdup(root);
+	char *dir = rel[0] ? tu_join(root, rel) : strdup(root);
 	DIR *d = opendir(dir);
 	assert_non_null(d);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		char *r = rel[0] ? join(rel, de->d_name) : strdup(de->d_name);
-		char *abs = join(root, r);
+		char *r = rel[0] ? tu_join(rel, de->d_name) : strdup(de->d_name);
+		char *abs = tu_join(root, r);
 		struct stat st;
 		assert_int_equal(stat(abs, &st), 0);
 		if (S_ISDIR(st.st_mode))
@@ -192,8 +160,8 @@ static void add_models_under(model_list *ml, const char *root)
 	if (n < 0)
 		return;
 	for (int i = 0; i < n; i++) {
-		char *p = join(root, names[i]->d_name);
-		char *pb = join(p, "saved_model.pb"), *pbt = join(p, "saved_model.pbtxt");
+		char *p = tu_join(root, names[i]->d_name);
+		char *pb = tu_join(p, "saved_model.pb"), *pbt = tu_join(p, "saved_model.pbtxt");
 		if (names[i]->d_name[0] != '.' && tfs_is_dir(p) && (tfs_is_file(pb) || tfs_is_file(pbt))) {
 			ml->dir = realloc(ml->dir, (ml->n + 1) * sizeof *ml->dir);
 			ml->dir[ml->n++] = p;
@@ -231,8 +199,8 @@ static void ml_free(model_list *ml)
 
 static int has_object_graph(const char *dir)
 {
-	char *prefix = join(dir, "variables/variables");
-	char *index = join(dir, "variables/variables.index");
+	char *prefix = tu_join(dir, "variables/variables");
+	char *index = tu_join(dir, "variables/variables.index");
 	int has = 0;
 	if (tfs_is_file(index)) {
 		tfs_bundle *b = NULL;
@@ -246,18 +214,6 @@ static int has_object_graph(const char *dir)
 	return has;
 }
 
-/* A writable copy of a model at g_tmp/name (the shared models are read-only). */
-static char *writable_copy(const char *src, const char *name)
-{
-	char *out = tmp_path(name);
-	tu_copy_tree(src, out);
-	char *cmd = NULL;
-	assert_true(asprintf(&cmd, "chmod -R u+w '%s'", out) > 0);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	return out;
-}
-
 /* A writable copy of the first model with an object graph in its
  * checkpoint; NULL when there is none. */
 static char *copy_of_model_with_object_graph(const char *name)
@@ -266,7 +222,7 @@ static char *copy_of_model_with_object_graph(const char *name)
 	char *out = NULL;
 	for (size_t i = 0; i < ml.n && !out; i++)
 		if (has_object_graph(ml.dir[i]))
-			out = writable_copy(ml.dir[i], name);
+			out = tu_copy_model(ml.dir[i], name);
 	ml_free(&ml);
 	return out;
 }
@@ -411,7 +367,7 @@ static int is_core(const char *rel, int num_shards)
 /* (b): every entry's bytes equal, through the bundle readers. */
 static int compare_bundles(const char *in, const char *out, rt_stats *st)
 {
-	char *pi = join(in, "variables/variables"), *po = join(out, "variables/variables");
+	char *pi = tu_join(in, "variables/variables"), *po = tu_join(out, "variables/variables");
 	tfs_bundle *a = NULL, *b = NULL;
 	int rc = tfs_bundle_open(pi, &a);
 	if (rc)
@@ -459,14 +415,14 @@ static void roundtrip_one(const char *in, rt_stats *st)
 	if (rc)
 		fail_msg("open %s: %s (%s)", in, tfshrink_error_last()->message, errpath());
 	check_inspect(m, in); /* (d) on the input */
-	char *out = tmp_path(name);
+	char *out = tu_tmp_path(name);
 	rc = tfshrink_model_write(m, out, NULL);
 	if (rc)
 		fail_msg("write %s: %s (%s)", in, tfshrink_error_last()->message, errpath());
 	st->models++;
 
 	/* (a) saved_model.pb */
-	char *pb_in = join(in, "saved_model.pb"), *pb_out = join(out, "saved_model.pb");
+	char *pb_in = tu_join(in, "saved_model.pb"), *pb_out = tu_join(out, "saved_model.pb");
 	assert_true(tfs_is_file(pb_out));
 	size_t n_out;
 	uint8_t *out_bytes = tu_read(pb_out, &n_out);
@@ -510,7 +466,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 	free(pb_out);
 
 	/* (a) variables.index, (b) data */
-	char *idx_in = join(in, "variables/variables.index"), *idx_out = join(out, "variables/variables.index");
+	char *idx_in = tu_join(in, "variables/variables.index"), *idx_out = tu_join(out, "variables/variables.index");
 	int index_changed = 0, shards = 0;
 	if (tfs_is_file(idx_in)) {
 		assert_true(tfs_is_file(idx_out));
@@ -548,7 +504,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 		}
 		if (!strcmp(fi.rel[i], "fingerprint.pb"))
 			st->fingerprints_kept++;
-		char *a = join(in, fi.rel[i]), *b = join(out, fi.rel[i]);
+		char *a = tu_join(in, fi.rel[i]), *b = tu_join(out, fi.rel[i]);
 		if (!same_file(a, b))
 			fail_msg("%s: %s differs", name, fi.rel[i]);
 		free(a);
@@ -600,7 +556,7 @@ static char *first_model(void)
 	model_list ml = all_models();
 	char *p = NULL;
 	for (size_t i = 0; i < ml.n && !p; i++) {
-		char *idx = join(ml.dir[i], "variables/variables.index");
+		char *idx = tu_join(ml.dir[i], "variables/variables.index");
 		if (tfs_is_file(idx))
 			p = strdup(ml.dir[i]);
 		free(idx);
@@ -615,7 +571,7 @@ static void test_refusals(void **state)
 	char *src = first_model();
 	if (!src)
 		skip();
-	char *in = writable_copy(src, "in");
+	char *in = tu_copy_model(src, "in");
 	free(src);
 	tfshrink_model *m = NULL;
 	assert_int_equal(tfshrink_model_open(&m, in, NULL), 0);
@@ -623,7 +579,7 @@ static void test_refusals(void **state)
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 
 	/* an existing output directory is left alone */
-	char *out = tmp_path("out");
+	char *out = tu_tmp_path("out");
 	assert_int_equal(tfs_mkdir(out), 0);
 	tu_write(out, "keep.txt", "mine", 4);
 	char *before = listing(out);
@@ -632,12 +588,12 @@ static void test_refusals(void **state)
 	char *after = listing(out);
 	assert_string_equal(before, after);
 	free(after);
-	char *keep = join(out, "keep.txt");
+	char *keep = tu_join(out, "keep.txt");
 	assert_true(tfs_is_file(keep));
-	assert_false(has_temp_entries(g_tmp));
+	assert_false(has_temp_entries(tu_tmp));
 	/* and so is an existing file */
-	char *file_out = tmp_path("file_out");
-	tu_write(g_tmp, "file_out", "x", 1);
+	char *file_out = tu_tmp_path("file_out");
+	tu_write(tu_tmp, "file_out", "x", 1);
 	tu_assert_error(tfshrink_model_write(m, file_out, NULL), TFSHRINK_EEXIST, NULL);
 	assert_true(tfs_is_file(file_out));
 	free(file_out);
@@ -646,12 +602,12 @@ static void test_refusals(void **state)
 	wo.force = 1;
 	assert_int_equal(tfshrink_model_write(m, out, &wo), 0);
 	assert_false(tfs_path_exists(keep));
-	char *pb = join(out, "saved_model.pb");
+	char *pb = tu_join(out, "saved_model.pb");
 	assert_true(tfs_is_file(pb));
 	free(pb);
 	/* the output directory gets the permissions of a directory the writer
 	 * makes inside it (not the 0700 of a private temporary directory) */
-	char *vd = join(out, "variables");
+	char *vd = tu_join(out, "variables");
 	struct stat st_out, st_var;
 	assert_int_equal(stat(out, &st_out), 0);
 	assert_int_equal(stat(vd, &st_var), 0);
@@ -659,7 +615,7 @@ static void test_refusals(void **state)
 		fail_msg("output directory mode %o, but variables/ is %o", (unsigned)(st_out.st_mode & 07777),
 		         (unsigned)(st_var.st_mode & 07777));
 	free(vd);
-	assert_false(has_temp_entries(g_tmp));
+	assert_false(has_temp_entries(tu_tmp));
 	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
 	oo.verify_crc = 1;
 	tfshrink_model *m2 = NULL;
@@ -667,13 +623,13 @@ static void test_refusals(void **state)
 	tfshrink_model_free(m2);
 	/* twice in a row */
 	assert_int_equal(tfshrink_model_write(m, out, &wo), 0);
-	assert_false(has_temp_entries(g_tmp));
+	assert_false(has_temp_entries(tu_tmp));
 	free(keep);
 	free(before);
 
 	/* inside the input: refused, nothing created, even with force */
-	char *inner = join(in, "out");
-	char *inner2 = join(in, "variables/out");
+	char *inner = tu_join(in, "out");
+	char *inner2 = tu_join(in, "variables/out");
 	for (int f = 0; f < 2; f++) {
 		wo.force = f;
 		tu_assert_error(tfshrink_model_write(m, inner, &wo), TFSHRINK_EINVAL, NULL);
@@ -705,7 +661,7 @@ static void test_refusals(void **state)
 		char *l = listing(in);
 		assert_string_equal(l, in_list);
 		free(l);
-		assert_false(has_temp_entries(g_tmp));
+		assert_false(has_temp_entries(tu_tmp));
 		assert_false(has_temp_entries(in));
 	}
 	free(in_slash);
@@ -714,21 +670,21 @@ static void test_refusals(void **state)
 
 	/* a directory holding the input: refused even with force */
 	wo.force = 1;
-	tu_assert_error(tfshrink_model_write(m, g_tmp, &wo), TFSHRINK_EINVAL, NULL);
+	tu_assert_error(tfshrink_model_write(m, tu_tmp, &wo), TFSHRINK_EINVAL, NULL);
 	char *l = listing(in);
 	assert_string_equal(l, in_list);
 	free(l);
 
 	/* an output whose parent does not exist */
 	wo.force = 0;
-	char *orphan = tmp_path("no/such/parent/out");
+	char *orphan = tu_tmp_path("no/such/parent/out");
 	int rc = tfshrink_model_write(m, orphan, &wo);
 	assert_true(rc < 0);
 	assert_false(tfs_path_exists(orphan));
-	char *no = tmp_path("no");
+	char *no = tu_tmp_path("no");
 	assert_false(tfs_path_exists(no));
 	free(no);
-	assert_false(has_temp_entries(g_tmp));
+	assert_false(has_temp_entries(tu_tmp));
 	free(orphan);
 
 	/* a missing model or output argument */
@@ -759,11 +715,11 @@ static void test_failure_leaves_nothing(void **state)
 	char *src = first_model();
 	if (!src)
 		skip();
-	char *in = writable_copy(src, "in");
+	char *in = tu_copy_model(src, "in");
 	free(src);
 
 	/* flip a byte inside the largest numeric tensor */
-	char *prefix = join(in, "variables/variables");
+	char *prefix = tu_join(in, "variables/variables");
 	tfs_bundle *b = NULL;
 	assert_int_equal(tfs_bundle_open(prefix, &b), 0);
 	const tfs_bundle_entry *best = NULL;
@@ -795,12 +751,12 @@ static void test_failure_leaves_nothing(void **state)
 	assert_non_null(strstr(tfshrink_error_last()->message, key));
 	assert_int_equal(tfshrink_model_open(&m, in, NULL), 0);
 
-	char *out = tmp_path("out");
+	char *out = tu_tmp_path("out");
 	tu_assert_error(tfshrink_model_write(m, out, NULL), TFSHRINK_ECORRUPT, "checksum");
 	assert_string_equal(tfshrink_error_last()->path, shard);
 	assert_non_null(strstr(tfshrink_error_last()->message, key));
 	assert_false(tfs_path_exists(out));
-	assert_false(has_temp_entries(g_tmp));
+	assert_false(has_temp_entries(tu_tmp));
 
 	/* with force over an existing output: the old output survives */
 	assert_int_equal(tfs_mkdir(out), 0);
@@ -808,19 +764,19 @@ static void test_failure_leaves_nothing(void **state)
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 	wo.force = 1;
 	tu_assert_error(tfshrink_model_write(m, out, &wo), TFSHRINK_ECORRUPT, "checksum");
-	char *old = join(out, "old.txt");
+	char *old = tu_join(out, "old.txt");
 	assert_true(tfs_is_file(old));
 	free(old);
 	char *l = listing(out);
 	assert_string_equal(l, "old.txt\n");
 	free(l);
-	assert_false(has_temp_entries(g_tmp));
+	assert_false(has_temp_entries(tu_tmp));
 	tfs_remove_tree(out);
 	tfshrink_model_free(m);
 
 	/* a cancelled write leaves nothing either */
 	char *src2 = first_model();
-	char *in2 = writable_copy(src2, "in2");
+	char *in2 = tu_copy_model(src2, "in2");
 	free(src2);
 	assert_int_equal(tfshrink_model_open(&m, in2, NULL), 0);
 	int calls = 0;
@@ -830,7 +786,7 @@ static void test_failure_leaves_nothing(void **state)
 	tu_assert_error(tfshrink_model_write(m, out, &wc), TFSHRINK_ERROR, "cancel");
 	assert_true(calls >= 1);
 	assert_false(tfs_path_exists(out));
-	assert_false(has_temp_entries(g_tmp));
+	assert_false(has_temp_entries(tu_tmp));
 	tfshrink_model_free(m);
 
 	free(in2);
@@ -861,10 +817,10 @@ static void expect_open_error(const char *dir, int code, const char *needle, con
 /* Rewrites dir's bundle with the object graph entry replaced. */
 static void replace_object_graph(const char *dir, int dtype, const uint8_t *data, uint64_t len, uint32_t crc)
 {
-	char *prefix = join(dir, "variables/variables");
-	char *vnew = join(dir, "variables.new");
-	char *pnew = join(vnew, "variables");
-	char *vdir = join(dir, "variables");
+	char *prefix = tu_join(dir, "variables/variables");
+	char *vnew = tu_join(dir, "variables.new");
+	char *pnew = tu_join(vnew, "variables");
+	char *vdir = tu_join(dir, "variables");
 	tfs_bundle *b = NULL;
 	assert_int_equal(tfs_bundle_open(prefix, &b), 0);
 	assert_int_equal(tfs_mkdir(vnew), 0);
@@ -905,20 +861,20 @@ static void test_open_errors(void **state)
 {
 	(void)state;
 	tfshrink_model *m = (tfshrink_model *)0x1;
-	tu_assert_error(tfshrink_model_open(NULL, g_tmp, NULL), TFSHRINK_EINVAL, NULL);
+	tu_assert_error(tfshrink_model_open(NULL, tu_tmp, NULL), TFSHRINK_EINVAL, NULL);
 	tu_assert_error(tfshrink_model_open(&m, NULL, NULL), TFSHRINK_EINVAL, NULL);
 
 	/* nonexistent directory */
-	char *none = tmp_path("does-not-exist");
+	char *none = tu_tmp_path("does-not-exist");
 	expect_open_error(none, TFSHRINK_ENOTFOUND, NULL, "does-not-exist");
 	free(none);
 	/* a file where a directory should be */
-	tu_write(g_tmp, "plain_file", "x", 1);
-	char *file = tmp_path("plain_file");
+	tu_write(tu_tmp, "plain_file", "x", 1);
+	char *file = tu_tmp_path("plain_file");
 	expect_open_error(file, TFSHRINK_EINVAL, "not a directory", "plain_file");
 	free(file);
 	/* an empty directory */
-	char *empty = tmp_path("empty");
+	char *empty = tu_tmp_path("empty");
 	assert_int_equal(tfs_mkdir(empty), 0);
 	expect_open_error(empty, TFSHRINK_ENOTFOUND, "saved_model.pb", "empty");
 	free(empty);
@@ -927,9 +883,9 @@ static void test_open_errors(void **state)
 	if (!src)
 		skip();
 	/* truncated saved_model.pb */
-	char *in = writable_copy(src, "trunc");
+	char *in = tu_copy_model(src, "trunc");
 	free(src);
-	char *pb = join(in, "saved_model.pb");
+	char *pb = tu_join(in, "saved_model.pb");
 	size_t n;
 	uint8_t *d = tu_read(pb, &n);
 	assert_true(n > 16);
@@ -985,10 +941,10 @@ static void test_open_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failure_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		TU_TMP_TEST(test_roundtrip_all),
+		TU_TMP_TEST(test_refusals),
+		TU_TMP_TEST(test_failure_leaves_nothing),
+		TU_TMP_TEST(test_open_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

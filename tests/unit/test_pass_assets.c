@@ -14,31 +14,6 @@
 #include "model_internal.h"
 #include "tfshrink.h"
 
-static char *g_tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
-static char *tmp_path(const char *name)
-{
-	char *p = tfs_path_join(g_tmp, name);
-	assert_non_null(p);
-	return p;
-}
-
 static tfshrink_shrink_options only(const char *name)
 {
 	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
@@ -131,7 +106,7 @@ static const char model_txt[] =
 
 static char *make_model(const char *name)
 {
-	char *dir = tmp_path(name);
+	char *dir = tu_tmp_path(name);
 	assert_int_equal(tfs_mkdir(dir), 0);
 	tu_write(dir, "saved_model.pbtxt", model_txt, sizeof model_txt - 1);
 	tu_write(dir, "assets/a.txt", "same\n", 5);
@@ -188,7 +163,7 @@ static void run_handmade(int drop_extra)
 	for (size_t i = 0; i < r->n_notes; i++)
 		noted |= strstr(r->notes[i], "3 file(s) under assets/") != NULL;
 	assert_true(noted);
-	char *out = tmp_path(drop_extra ? "out-x" : "out");
+	char *out = tu_tmp_path(drop_extra ? "out-x" : "out");
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_model *o2 = open_dir(out);
 	check_files(o2, !drop_extra);
@@ -254,7 +229,7 @@ static void check_model(const char *dir, const char *name)
 		tfshrink_model_free(m);
 		return;
 	}
-	char *out = tmp_path(name);
+	char *out = tu_tmp_path(name);
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_model *w = open_dir(out);
 	/* every AssetFileDef names a file of the output with the original's contents */
@@ -345,7 +320,7 @@ static void test_dupes_fixtures(void **state)
 		tfshrink_shrink_report *r = NULL;
 		assert_int_equal(tfshrink_model_shrink(m, &o, &r), 0);
 		assert_non_null(strstr(result_of(r, "assets")->summary, "1 identical asset file(s) merged"));
-		char *out = tmp_path(names[k]);
+		char *out = tu_tmp_path(names[k]);
 		assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 		tfshrink_model *w = open_dir(out);
 		assert_true(has_file(w, "assets/vocab_a.txt"));
@@ -367,12 +342,12 @@ static void test_dupes_fixtures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_handmade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_handmade_drop_extra, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_collection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fixtures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_realmodels, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dupes_fixtures, setup, teardown),
+		TU_TMP_TEST(test_handmade),
+		TU_TMP_TEST(test_handmade_drop_extra),
+		TU_TMP_TEST(test_bad_collection),
+		TU_TMP_TEST(test_fixtures),
+		TU_TMP_TEST(test_realmodels),
+		TU_TMP_TEST(test_dupes_fixtures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,31 +16,6 @@
 #include "model_internal.h"
 #include "tfshrink.h"
 
-static char *g_tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
-static char *tmp_path(const char *name)
-{
-	char *p = tfs_path_join(g_tmp, name);
-	assert_non_null(p);
-	return p;
-}
-
 static tfshrink_shrink_options only(const char *name)
 {
 	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
@@ -108,7 +83,7 @@ static const char model_pbtxt[] = "meta_graphs { meta_info_def { tags: \"serve\"
 /* A SavedModel holding only a bundle of these tensors (keys sorted by the writer). */
 static char *make_bundle_model(const char *name, const tdef *v, size_t n, int shards)
 {
-	char *dir = tmp_path(name);
+	char *dir = tu_tmp_path(name);
 	assert_int_equal(tfs_mkdir(dir), 0);
 	tu_write(dir, "saved_model.pbtxt", model_pbtxt, sizeof model_pbtxt - 1);
 	char *vdir = tfs_path_join(dir, "variables"), *prefix = tfs_path_join(dir, "variables/variables");
@@ -215,7 +190,7 @@ static void test_tensors_shared(void **state)
 	assert_int_equal(m->edits[idx_of(m, "c")].share_with, 0);
 	assert_int_equal(m->edits[idx_of(m, "d")].share_with, 0);
 	assert_int_equal(m->edits[idx_of(m, "h")].share_with, 0);
-	char *out = tmp_path("bundle-out");
+	char *out = tu_tmp_path("bundle-out");
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_model *o = open_dir(out, 1);
 	assert_same_tensors(in, o, "bundle");
@@ -253,7 +228,7 @@ static void test_tensors_across_shards(void **state)
 	tfshrink_model *in = open_dir(dir, 1), *m = open_dir(dir, 1);
 	tfshrink_shrink_report *r = shrink_only(m, "dedupe");
 	assert_int_equal(result_of(r, "dedupe")->items, 1);
-	char *out = tmp_path("sharded-out");
+	char *out = tu_tmp_path("sharded-out");
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_model *o = open_dir(out, 1);
 	assert_same_tensors(in, o, "sharded");
@@ -302,7 +277,7 @@ static void test_share_fallback(void **state)
 			e->shape->n_dim = 1;
 			assert_int_equal(tfs_model_replace_entry(m, a, d, 16, e), 0);
 		}
-		char *out = tmp_path(mode ? "fallback-replaced" : "fallback-removed");
+		char *out = tu_tmp_path(mode ? "fallback-replaced" : "fallback-removed");
 		assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 		tfshrink_model *o = open_dir(out, 1);
 		const uint8_t *pb, *pc;
@@ -456,7 +431,7 @@ static void check_consts(tfshrink_model *m)
 static void test_consts_merged(void **state)
 {
 	(void)state;
-	char *dir = tmp_path("consts");
+	char *dir = tu_tmp_path("consts");
 	assert_int_equal(tfs_mkdir(dir), 0);
 	char *t = consts_model_text();
 	tu_write(dir, "saved_model.pbtxt", t, strlen(t));
@@ -470,7 +445,7 @@ static void test_consts_merged(void **state)
 	assert_non_null(strstr(p->summary, "4 Const node(s) merged"));
 	assert_int_equal(m->sm->meta_graphs[0]->graph_def->n_node, nodes_before - 2);
 	check_consts(m);
-	char *out = tmp_path("consts-out");
+	char *out = tu_tmp_path("consts-out");
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_model *o = open_dir(out, 0);
 	check_consts(o);
@@ -493,7 +468,7 @@ static void test_const_named_from_outside_is_kept(void **state)
 	             "  }\n"
 	             "  signature_def { key: \"s\" value { outputs { key: \"o\" value { name: \"named:0\" } } } }\n"
 	             "}\n");
-	char *dir = tmp_path("named");
+	char *dir = tu_tmp_path("named");
 	assert_int_equal(tfs_mkdir(dir), 0);
 	tu_write(dir, "saved_model.pbtxt", t, strlen(t));
 	free(t);
@@ -557,7 +532,7 @@ static void check_model(const char *dir, const char *name)
 		for (size_t f = 0; gd->library && f < gd->library->n_function; f++)
 			assert_inputs_resolve(tfs_function_nodes(gd->library->function[f]), gd->library->function[f], name);
 	}
-	char *out = tmp_path(name);
+	char *out = tu_tmp_path(name);
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_model *w = open_dir(out, 1);
 	assert_same_tensors(in, w, name);
@@ -630,7 +605,7 @@ static void test_dupes_fixture(void **state)
 	                 idx_of(m, "w1/.ATTRIBUTES/VARIABLE_VALUE") + 1);
 	assert_int_equal(m->edits[idx_of(m, "s2/.ATTRIBUTES/VARIABLE_VALUE")].share_with,
 	                 idx_of(m, "s1/.ATTRIBUTES/VARIABLE_VALUE") + 1);
-	char *out = tmp_path("dupes-out");
+	char *out = tu_tmp_path("dupes-out");
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_model *o = open_dir(out, 1);
 	assert_same_tensors(in, o, "dupes");
@@ -648,14 +623,14 @@ static void test_dupes_fixture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_tensors_shared, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tensors_across_shards, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_share_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_consts_merged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_const_named_from_outside_is_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fixtures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_realmodels, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dupes_fixture, setup, teardown),
+		TU_TMP_TEST(test_tensors_shared),
+		TU_TMP_TEST(test_tensors_across_shards),
+		TU_TMP_TEST(test_share_fallback),
+		TU_TMP_TEST(test_consts_merged),
+		TU_TMP_TEST(test_const_named_from_outside_is_kept),
+		TU_TMP_TEST(test_fixtures),
+		TU_TMP_TEST(test_realmodels),
+		TU_TMP_TEST(test_dupes_fixture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,24 +14,6 @@
 #include "model_internal.h"
 #include "tfshrink.h"
 
-static char *g_tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
 /* Options that run only the named pass. */
 static tfshrink_shrink_options only(const char *name)
 {
@@ -110,7 +92,7 @@ static const char model_txt[] =
 
 static tfshrink_model *open_handmade(const char *sub)
 {
-	char *dir = tfs_path_join(g_tmp, sub);
+	char *dir = tu_tmp_path(sub);
 	assert_int_equal(tfs_mkdir(dir), 0);
 	tu_write(dir, "saved_model.pbtxt", model_txt, sizeof model_txt - 1);
 	tfshrink_model *m = NULL;
@@ -204,7 +186,7 @@ static void test_handmade(void **state)
 		assert_non_null(strstr(p->summary, "op list 5 -> 3 ops"));
 		check_handmade(m->sm->meta_graphs[0], shapes);
 		/* the written output reads back with the same content */
-		char *out = tfs_path_join(g_tmp, shapes ? "out-shapes" : "out");
+		char *out = tu_tmp_path(shapes ? "out-shapes" : "out");
 		assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 		tfshrink_model *m2 = NULL;
 		assert_int_equal(tfshrink_model_open(&m2, out, NULL), 0);
@@ -230,7 +212,7 @@ static void test_nothing_to_strip(void **state)
 		"       attr { name: \"shape\" type: \"shape\" default_value { shape { unknown_rank: true } } } } } }\n"
 		"  graph_def { node { name: \"x\" op: \"Placeholder\" attr { key: \"dtype\" value { type: DT_FLOAT } }\n"
 		"    attr { key: \"shape\" value { shape { } } } } } }\n";
-	char *dir = tfs_path_join(g_tmp, "plain");
+	char *dir = tu_tmp_path("plain");
 	assert_int_equal(tfs_mkdir(dir), 0);
 	tu_write(dir, "saved_model.pbtxt", txt, sizeof txt - 1);
 	tfshrink_model *m = NULL;
@@ -373,7 +355,7 @@ static void check_model(const char *dir, const char *name, int strip_shapes)
 		fail_msg("%s: the pass reports %llu items but stripped %llu attrs", name, (unsigned long long)p->items,
 		         (unsigned long long)stripped);
 	/* written, it reopens with verified checksums and the forecast size */
-	char *out = tfs_path_join(g_tmp, name);
+	char *out = tu_tmp_path(name);
 	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
 	oo.verify_crc = 1;
@@ -467,11 +449,11 @@ static void test_real_tf1_saves_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_handmade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nothing_to_strip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fixtures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_realmodels, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_real_tf1_saves_bytes, setup, teardown),
+		TU_TMP_TEST(test_handmade),
+		TU_TMP_TEST(test_nothing_to_strip),
+		TU_TMP_TEST(test_fixtures),
+		TU_TMP_TEST(test_realmodels),
+		TU_TMP_TEST(test_real_tf1_saves_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,24 +21,6 @@
 
 extern const tfs_pass tfs_pass_prune;
 
-static char *g_tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
 /* ------------------------------------------------------------- models */
 
 typedef struct model_list {
@@ -414,7 +396,7 @@ static void prune_one(const char *dir, totals *tt)
 		return;
 	}
 	/* Write, reopen with checksums, and find the same model. */
-	char *out = tfs_path_join(g_tmp, base(dir));
+	char *out = tu_tmp_path(base(dir));
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 	if (tfshrink_model_write(m, out, &wo) != 0)
 		fail_msg("%s: write: %s", base(dir), tfshrink_error_last()->message);
@@ -788,7 +770,7 @@ static void test_hashtable_keeps_resource(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_prune_all_models, setup, teardown),
+		TU_TMP_TEST(test_prune_all_models),
 		cmocka_unit_test(test_keep_objects),
 		cmocka_unit_test(test_shrink_reports_prune),
 		cmocka_unit_test(test_tf1_library),

@@ -24,24 +24,6 @@
 
 extern const tfs_pass tfs_pass_training_state;
 
-static char *g_tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
 static tfshrink_model *open_model(const char *dir, int crc)
 {
 	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
@@ -207,7 +189,7 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 			fail_msg("%s: the traced restore function still restores %s", dir, k);
 
 	/* Written and reopened with every checksum checked. */
-	char *out = tfs_path_join(g_tmp, keep_objects ? "out-keep" : "out");
+	char *out = tu_tmp_path(keep_objects ? "out-keep" : "out");
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 	wo.force = 1;
 	if (tfshrink_model_write(m, out, &wo) != 0)
@@ -737,13 +719,13 @@ static void test_saver_traced_restore(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_keras2_mlp_adam, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keras2_cnn_bn_adam, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tfmodule_multi_sig, setup, teardown),
+		TU_TMP_TEST(test_keras2_mlp_adam),
+		TU_TMP_TEST(test_keras2_cnn_bn_adam),
+		TU_TMP_TEST(test_tfmodule_multi_sig),
 		cmocka_unit_test(test_signature_capture_keeps),
 		cmocka_unit_test(test_save_shard_only_training_state),
 		cmocka_unit_test(test_untouched),
-		cmocka_unit_test_setup_teardown(test_real_models, setup, teardown),
+		TU_TMP_TEST(test_real_models),
 		cmocka_unit_test(test_shrink_reports_pass),
 		cmocka_unit_test(test_saver_tf1_graph),
 		cmocka_unit_test(test_saver_traced_restore),

@@ -24,24 +24,6 @@
 
 extern const tfs_pass tfs_pass_training_state_tf1;
 
-static char *g_tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_tmp = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tfs_remove_tree(g_tmp);
-	free(g_tmp);
-	g_tmp = NULL;
-	return 0;
-}
-
 static tfshrink_model *open_model(const char *dir, int crc)
 {
 	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
@@ -310,10 +292,10 @@ static void assert_none_left(Tensorflow__GraphDef *g, const names *gone, const c
 			fail_msg("%s: node %s of the train op is still there", dir, gone->v[i]);
 }
 
-/* Writes m to g_tmp/name, reopens it with CRC checks and returns it. */
+/* Writes m to tu_tmp/name, reopens it with CRC checks and returns it. */
 static tfshrink_model *write_reopen(tfshrink_model *m, const char *name)
 {
-	char *out = tfs_path_join(g_tmp, name);
+	char *out = tu_tmp_path(name);
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 	if (tfshrink_model_write(m, out, &wo) != 0)
 		fail_msg("%s: write: %s", m->dir, tfshrink_error_last()->message);
@@ -811,14 +793,14 @@ static void test_real_models(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fixture, setup, teardown),
+		TU_TMP_TEST(test_fixture),
 		cmocka_unit_test(test_pipeline),
-		cmocka_unit_test_setup_teardown(test_shared_consts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_context_and_partitioned, setup, teardown),
+		TU_TMP_TEST(test_shared_consts),
+		TU_TMP_TEST(test_context_and_partitioned),
 		cmocka_unit_test(test_train_signature),
-		cmocka_unit_test_setup_teardown(test_two_meta_graphs, setup, teardown),
+		TU_TMP_TEST(test_two_meta_graphs),
 		cmocka_unit_test(test_object_graph_untouched),
-		cmocka_unit_test_setup_teardown(test_real_models, setup, teardown),
+		TU_TMP_TEST(test_real_models),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

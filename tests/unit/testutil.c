@@ -66,3 +66,45 @@ void tu_assert_error(int rc, int code, const char *needle)
 		fail_msg("expected code %d with \"%s\", got %d: %s (%s)", code, needle ? needle : "",
 		         rc, e->message, e->path ? e->path : "-");
 }
+
+char *tu_tmp;
+
+int tu_setup_tmp(void **state)
+{
+	(void)state;
+	tu_tmp = tu_mkdtemp();
+	return 0;
+}
+
+int tu_teardown_tmp(void **state)
+{
+	(void)state;
+	tfs_remove_tree(tu_tmp);
+	free(tu_tmp);
+	tu_tmp = NULL;
+	return 0;
+}
+
+char *tu_join(const char *a, const char *b)
+{
+	char *p = tfs_path_join(a, b);
+	assert_non_null(p);
+	return p;
+}
+
+char *tu_tmp_path(const char *name)
+{
+	assert_non_null(tu_tmp);
+	return tu_join(tu_tmp, name);
+}
+
+char *tu_copy_model(const char *src, const char *name)
+{
+	char *out = tu_tmp_path(name);
+	tu_copy_tree(src, out);
+	char *cmd = NULL;
+	assert_true(asprintf(&cmd, "chmod -R u+w '%s'", out) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	return out;
+}
