@@ -45,6 +45,7 @@
 #include "pass.h"
 #include "quant.h"
 #include "saver.h"
+#include "sort.h"
 
 #define MAX_DIMS 8
 #define OTHER (-2)
@@ -1630,7 +1631,7 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		c.fidx[f] = f;
 		c.base[f + 1] = c.base[f] + (sig ? sig->n_input_arg : 0);
 	}
-	qsort_r(c.fidx, c.nf, sizeof *c.fidx, cmp_fname, c.fnames);
+	tfs_qsort_r(c.fidx, c.nf, sizeof *c.fidx, cmp_fname, c.fnames);
 	c.nb = c.base[c.nf];
 	c.b = calloc(c.nb ? c.nb : 1, sizeof *c.b);
 	if (!c.b) {
