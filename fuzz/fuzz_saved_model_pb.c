@@ -1,7 +1,8 @@
 /*
  * fuzz_saved_model_pb.c - saved_model.pb: tfs_pb_unpack of a SavedModel,
  * then, in memory, everything the model layer does with a program-only model
- * (no variables/): tfs_model_verify, tfshrink_model_inspect, the projected
+ * (no variables/): the open-time checks (tfs_model_check, as
+ * tfshrink_model_open runs them), tfs_model_verify, tfshrink_model_inspect, the projected
  * size, and tfshrink_model_shrink with options taken from the input's length.
  *
  * Invariants: a parsed message serializes, parses again, and serializes to
@@ -60,6 +61,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	tfshrink_model *m = model_from(sm, size);
+	/* tfshrink_model_open refuses what the open-time checks reject, and the
+	 * passes rely on what they establish (object ids in range...). */
+	if (fuzz_note("check", tfs_model_check(m)) < 0) {
+		tfshrink_model_free(m);
+		return 0;
+	}
 	(void)fuzz_note("verify", tfs_model_verify(m));
 	tfshrink_report *r = NULL;
 	if (tfshrink_model_inspect(m, &r) == 0) {

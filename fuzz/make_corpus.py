@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora fuzz/corpus/<target>/ from the committed fixtures
-(tests/fixtures/models), without TensorFlow: a protobuf wire walker and a
-LevelDB table reader are enough to cut the pieces out. protoc-c, when
+(tests/fixtures/models), without TensorFlow: the protobuf wire walker and
+LevelDB table reader of tests/bad/pbwire.py are enough to cut the pieces out. protoc-c, when
 installed, turns small saved_model.pb files into text-format seeds.
 
 Usage: fuzz/make_corpus.py   (run from anywhere; rewrites seed_* files only,
@@ -15,99 +15,32 @@ import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(root, "tests", "bad"))
+import pbwire as pw  # noqa: E402
+
 fixtures = os.path.join(root, "tests", "fixtures", "models")
 corpus = os.path.join(here, "corpus")
 OG_KEY = b"_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
-def varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7F) << s
-        s += 7
-        if c < 0x80:
-            return v, i
-
-
-def fields(b):
-    """(field number, wire type, value) for each field of a message."""
-    i = 0
-    while i < len(b):
-        tag, i = varint(b, i)
-        f, wt = tag >> 3, tag & 7
-        if wt == 0:
-            v, i = varint(b, i)
-        elif wt == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wt == 2:
-            n, i = varint(b, i)
-            v, i = b[i:i + n], i + n
-        elif wt == 5:
-            v, i = b[i:i + 4], i + 4
-        else:
-            raise ValueError("wire type %d" % wt)
-        yield f, wt, v
-
-
-def enc_varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def table_entries(data):
-    """Key/value pairs of a table TensorFlow wrote (raw blocks, no snappy)."""
-    def block(off, size):
-        blk = data[off:off + size]
-        if data[off + size] != 0:
-            raise ValueError("compressed block")
-        nr = struct.unpack_from("<I", blk, len(blk) - 4)[0]
-        end = len(blk) - 4 - 4 * nr
-        i, key, out = 0, b"", []
-        while i < end:
-            shared, i = varint(blk, i)
-            unshared, i = varint(blk, i)
-            vlen, i = varint(blk, i)
-            key = key[:shared] + blk[i:i + unshared]
-            i += unshared
-            out.append((key, blk[i:i + vlen]))
-            i += vlen
-        return out
-    footer = data[-48:]
-    _, i = varint(footer, 0)
-    _, i = varint(footer, i)  # metaindex handle
-    ioff, i = varint(footer, i)
-    isize, i = varint(footer, i)
-    kv = []
-    for _, handle in block(ioff, isize):
-        off, j = varint(handle, 0)
-        size, _ = varint(handle, j)
-        kv += block(off, size)
-    return kv
-
-
 def object_graphs(model):
     """(SavedObjectGraph bytes, TrackableObjectGraph bytes) of a TF2 model, or None."""
     pb = open(os.path.join(model, "saved_model.pb"), "rb").read()
-    mg = next(v for f, _, v in fields(pb) if f == 2)
-    og = [v for f, _, v in fields(mg) if f == 7]
+    mg = next(v for f, _, v in pw.parse_fields(pb) if f == 2)
+    og = [v for f, _, v in pw.parse_fields(mg) if f == 7]
     index = os.path.join(model, "variables", "variables.index")
     if not og or not os.path.exists(index):
         return None
-    for key, val in table_entries(open(index, "rb").read()):
+    for key, val in pw.table_read(open(index, "rb").read()):
         if key != OG_KEY:
             continue
-        e = {f: v for f, _, v in fields(val)}
+        e = {f: v for f, _, v in pw.parse_fields(val)}
         shard, off, size = e.get(3, 0), e.get(4, 0), e.get(5, 0)
         n = len(glob.glob(os.path.join(model, "variables", "variables.data-*")))
         data = open(os.path.join(model, "variables", "variables.data-%05d-of-%05d" % (shard, n)), "rb").read()
         s = data[off:off + size]
-        ln, i = varint(s, 0)
+        ln, i = pw.read_varint(s, 0)
         return og[0], s[i + 4:i + 4 + ln]
     return None
 

@@ -435,12 +435,15 @@ int tfs_objgraph_ckpt_map(const tfshrink_model *m, int32_t *out)
 	return 0;
 }
 
-#define REFS_FILTER(arr, cnt, idfield, map)                                         \
+/* Keeps the references whose target stays, renumbered by map[n]; frees the
+ * others. Ids out of range go too: open-time checks reject them, but the
+ * editors do not rely on having run after those checks. */
+#define REFS_FILTER(arr, cnt, idfield, map, n)                                      \
 	do {                                                                            \
 		size_t w_ = 0;                                                              \
 		for (size_t i_ = 0; i_ < (cnt); i_++) {                                     \
 			int32_t id_ = (arr)[i_]->idfield;                                       \
-			if (id_ >= 0 && (map)[id_] >= 0) {                                      \
+			if (id_ >= 0 && (size_t)id_ < (n) && (map)[id_] >= 0) {                 \
 				(arr)[i_]->idfield = (map)[id_];                                    \
 				(arr)[w_++] = (arr)[i_];                                            \
 			} else {                                                                \
@@ -557,7 +560,7 @@ static int ckpt_remove(tfshrink_model *m, uint8_t *del)
 			protobuf_c_message_free_unpacked(&o->base, NULL);
 			continue;
 		}
-		REFS_FILTER(o->children, o->n_children, node_id, map);
+		REFS_FILTER(o->children, o->n_children, node_id, map, n);
 		size_t sw = 0;
 		for (size_t k = 0; k < o->n_slot_variables; k++) {
 			Tensorflow__TrackableObjectGraph__TrackableObject__SlotVariableReference *r = o->slot_variables[k];
@@ -695,8 +698,8 @@ static int objgraph_edit(tfshrink_model *m, const uint8_t *del, int keep_ids)
 				og->nodes[w++] = ph[i];
 			continue;
 		}
-		REFS_FILTER(o->children, o->n_children, node_id, map);
-		REFS_FILTER(o->dependencies, o->n_dependencies, node_id, map);
+		REFS_FILTER(o->children, o->n_children, node_id, map, n);
+		REFS_FILTER(o->dependencies, o->n_dependencies, node_id, map, n);
 		size_t sw = 0;
 		for (size_t k = 0; k < o->n_slot_variables; k++) {
 			Tensorflow__TrackableObjectGraph__TrackableObject__SlotVariableReference *r = o->slot_variables[k];

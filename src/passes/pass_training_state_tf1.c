@@ -3,8 +3,8 @@
  * SavedModels (no object graph: SavedModelBuilder and Estimator exports):
  * optimizer slots and accumulators (Adam, Momentum, Adagrad, RMSProp,
  * Ftrl...), beta powers, an unused global_step, EMA shadows nothing serving
- * reads, the gradient and apply ops, their saver entries, collection entries
- * and the training signatures.
+ * reads, the gradient and apply ops, summary ops and what only they read,
+ * their saver entries, collection entries and the training signatures.
  *
  * It is data-flow based; per meta graph:
  *  1. KEEP = backward closure (data and control inputs) of what a loader or
@@ -16,8 +16,10 @@
  *     kept variable, its initializer, snapshot and initial value and the
  *     tensor its SaveV2 saves. The saver is not a root: a variable that only
  *     the saver reads is not needed.
- *  2. Seeds: every variable op outside KEEP, and what only the train op(s)
- *     need (closure of train_op / saved_model_train_op, minus KEEP).
+ *  2. Seeds: every variable op outside KEEP, every summary op outside KEEP
+ *     (TensorBoard output: ScalarSummary, HistogramSummary, MergeSummary,
+ *     summary writers), and what only the train op(s) need (closure of
+ *     train_op / saved_model_train_op, minus KEEP).
  *  3. Forward: a node reading a removed node through a data edge goes too
  *     (v/Assign, v/read, ApplyAdam, save/Assign_k...), except SaveV2, which
  *     loses that tensor instead.
@@ -77,6 +79,15 @@ static int in_list(const char *const *l, const char *s)
 static int is_var_op(const char *op)
 {
 	return !strcmp(op, "VariableV2") || !strcmp(op, "Variable") || !strcmp(op, "VarHandleOp");
+}
+
+/* Summary ops only feed TensorBoard during training; a serving call never
+ * runs them unless a signature names them (then they are in KEEP). */
+static int is_summary_op(const char *op)
+{
+	/* ScalarSummary, HistogramSummary, MergeSummary, TensorSummaryV2,
+	 * WriteScalarSummary, SummaryWriter, CreateSummaryFileWriter... */
+	return strstr(op, "Summary") != NULL;
 }
 
 static int is_train_key(const char *k)
@@ -586,7 +597,7 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 		uint8_t f = g->flag[i];
 		if (f & (F_KEEP | F_PROT))
 			continue;
-		if (is_var_op(g->nodes[i]->op) || (f & F_TRAIN)) {
+		if (is_var_op(g->nodes[i]->op) || is_summary_op(g->nodes[i]->op) || (f & F_TRAIN)) {
 			g->flag[i] |= F_RM;
 			g->work[top++] = (int32_t)i;
 		}
@@ -1204,5 +1215,5 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 }
 
 TFS_PASS_DEFINE(training_state_tf1, "training-state-tf1", 11,
-                "TF1 graphs: drop optimizer variables, unused global_step, the training subgraph and their saver entries",
+                "TF1 graphs: drop optimizer variables, unused global_step, the training subgraph, summary ops and their saver entries",
                 run);

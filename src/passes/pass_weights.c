@@ -20,19 +20,33 @@
  *
  * Where a variable's handle flows is found from the top-level graph (the
  * handles each call passes) and the object graph (each concrete function's
- * bound inputs), then through nested calls. A variable is kept float32 when
- * anything else touches its handle (assignments outside the restore
- * function, control flow, an argument shared with another variable that
- * stays float32 or, for int8, with any other variable), when its saver
- * chain has an unexpected shape, or when its values do not fit: float16
- * range, NaN/Inf for int8, --min-sqnr. The report says why, per tensor.
+ * bound inputs), then through nested calls and control flow: If /
+ * StatelessIf pass input k + 1 as argument k of both branches, While /
+ * StatelessWhile input k as argument k of cond and body; the body must hand
+ * the handle back unchanged as its output k, and the While's output k must
+ * be unused, so every iteration reads the same variable. A variable is kept
+ * float32 when anything else touches its handle (assignments outside the
+ * restore function, a handle returned or leaving a loop, an argument shared
+ * with another variable that stays float32 or, for int8, with any other
+ * variable), when its saver chain has an unexpected shape, or when its
+ * values do not fit: float16 range, NaN/Inf for int8, --min-sqnr. The
+ * report says why, per tensor.
  *
- * TF1 graphs (no object graph) get the same treatment for resource
- * variables (VarHandleOp), found through the graph's save/RestoreV2: reads
- * and gathers in the graph get the conversion, the saver's nodes the stored
- * dtype, and variable initializers (never run by the loaders) a Cast of their
- * value. Reference variables (VariableV2) stay float32, with the reason; a
- * TF1 model with several meta graphs is refused with EUNSUPPORTED. */
+ * TF1 graphs (no object graph) get the same treatment, variables found
+ * through the graph's save/RestoreV2. Resource variables (VarHandleOp):
+ * reads and gathers in the graph get the conversion, the saver's nodes the
+ * stored dtype. Reference variables (VariableV2 / Variable, restored by an
+ * Assign): the variable node, the saver's dtypes, the restoring Assign and
+ * IsVariableInitialized take the stored dtype; each Identity read (x/read)
+ * gets the conversion after it, and ops that take the ref output as a value
+ * read it through a new Identity with the conversion (every edge then joins
+ * equal base types, as graph import checks). Ops that need the ref itself
+ * (AssignAdd, Apply*, Scatter*, Ref* control flow, an Assign whose output is
+ * used) keep the variable float32. Variable initializers (Assign /
+ * AssignVariableOp outside the saver) store a Cast of their value; when the
+ * init op runs them, and so overwrites the restored value, int8 first
+ * divides by the scales, rounds and clips as the pass does. A TF1 model
+ * with several meta graphs is refused with EUNSUPPORTED. */
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -62,12 +76,15 @@ typedef struct ids {
 	size_t n, cap;
 	uint8_t poison;  /* the argument is used in a way the pass cannot follow */
 	uint8_t queued;
+	uint8_t loop;    /* bound as a While body's argument the body returns as is */
+	uint8_t called;  /* bound any other way (calls, If branches, captures) */
 } ids;
 
 typedef struct wvar {
 	size_t entry;
 	const char *key;
-	Tensorflow__NodeDef *handle; /* top-level VarHandleOp */
+	Tensorflow__NodeDef *handle; /* top-level VarHandleOp, or VariableV2 / Variable */
+	int ref;         /* a TF1 reference variable (handle is its VariableV2) */
 	int ndims;
 	int64_t dims[MAX_DIMS];
 	uint64_t n;
@@ -106,6 +123,8 @@ typedef struct wctx {
 	int tf1;             /* no object graph: variables live in the top-level graph */
 	int32_t *obj_var;    /* object id -> var, or -1 */
 	size_t n_obj;
+	uint8_t *in_init;    /* top-level nodes the init op runs (first n_init nodes) */
+	size_t n_init;
 } wctx;
 
 static void unselect(wvar *w, const char *fmt, const char *a, const char *b)
@@ -402,15 +421,20 @@ static int enqueue(wctx *c, size_t s)
 	return 0;
 }
 
-static int bind(wctx *c, size_t f, size_t a, int32_t id)
+/* Binds argument a of function f to var id; loop: as a While body's
+ * argument that the body returns unchanged. */
+static int bind(wctx *c, size_t f, size_t a, int32_t id, int loop)
 {
 	const Tensorflow__OpDef *sig = fn(c, f)->signature;
 	if (!sig || a >= sig->n_input_arg)
 		return 0;
 	ids *s = slot(c, f, a);
+	uint8_t *how = loop ? &s->loop : &s->called;
+	int again = !*how; /* how it is bound decides whether it may be returned */
+	*how = 1;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i] == id)
-			return 0;
+			return again ? enqueue(c, c->base[f] + a) : 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 2;
 		int32_t *v = realloc(s->v, cap * sizeof *v);
@@ -433,6 +457,112 @@ static int is_harmless_op(const char *op)
 	return !strcmp(op, "DisableCopyOnRead") || !strcmp(op, "VarIsInitializedOp") || !strcmp(op, "VariableShape");
 }
 
+static int is_ref_var(const char *op)
+{
+	return !strcmp(op, "VariableV2") || !strcmp(op, "Variable");
+}
+
+/* Ops with a reference input: state and training ops, Ref* control flow. */
+static int takes_ref(const char *op)
+{
+	static const char *const exact[] = {"Assign", "AssignAdd", "AssignSub", "CountUpTo", "IsVariableInitialized",
+	                                    "DestroyTemporaryVariable", "StridedSliceAssign"};
+	static const char *const prefix[] = {"Apply", "SparseApply", "Ref", "Scatter"};
+	for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+		if (!strcmp(op, exact[i]))
+			return 1;
+	if (!strcmp(op, "ScatterNd") || !strcmp(op, "ScatterNdNonAliasingAdd"))
+		return 0;
+	for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+		if (!strncmp(op, prefix[i], strlen(prefix[i])))
+			return 1;
+	return 0;
+}
+
+/* 1 if a node of l reads an output of nd through a data edge. */
+static int has_data_users(tfs_nodes l, const Tensorflow__NodeDef *nd)
+{
+	for (size_t j = 0; j < *l.n; j++) {
+		const Tensorflow__NodeDef *u = (*l.v)[j];
+		for (size_t q = 0; q < n_data(u); q++)
+			if (input_node(l, u->input[q]) == nd)
+				return 1;
+	}
+	return 0;
+}
+
+/* Control flow passes input k of nd on as argument *arg of two functions:
+ * If / StatelessIf input k + 1 as argument k of both branches, While /
+ * StatelessWhile input k as argument k of cond and body (fns[1], *loop set).
+ * Returns 2, 0 when nd is not control flow (or k is the If's condition), -1
+ * when a function or argument is missing. */
+static int flow_targets(const wctx *c, const Tensorflow__NodeDef *nd, size_t k, int64_t fns[2], size_t *arg, int *loop)
+{
+	const char *names[2];
+	*loop = 0;
+	if (!strcmp(nd->op, "If") || !strcmp(nd->op, "StatelessIf")) {
+		if (k == 0)
+			return 0;
+		names[0] = "then_branch";
+		names[1] = "else_branch";
+		*arg = k - 1;
+	} else if (!strcmp(nd->op, "While") || !strcmp(nd->op, "StatelessWhile")) {
+		names[0] = "cond";
+		names[1] = "body";
+		*arg = k;
+		*loop = 1;
+	} else {
+		return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		const Tensorflow__AttrValue *v = tfs_node_attr(nd, names[i]);
+		fns[i] = v && v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC && v->func ? fn_index(c, v->func->name) : -1;
+		if (fns[i] < 0 || !fn(c, (size_t)fns[i])->signature || *arg >= fn(c, (size_t)fns[i])->signature->n_input_arg)
+			return -1;
+	}
+	return 2;
+}
+
+/* Index of the output arg a function returns under key, or -1. */
+static int64_t ret_index(const Tensorflow__FunctionDef *f, const char *key)
+{
+	for (size_t i = 0; i < f->signature->n_output_arg; i++)
+		if (!strcmp(f->signature->output_arg[i]->name, key))
+			return (int64_t)i;
+	return -1;
+}
+
+/* 1 if While nd's body returns its argument k unchanged as output k, and
+ * nothing in l (or f's return values) uses the While's output k: the handle
+ * then stays the same variable in every iteration and goes nowhere else. */
+static int loop_passes_through(const wctx *c, tfs_nodes l, const Tensorflow__FunctionDef *f, const Tensorflow__NodeDef *nd,
+                               int64_t body, size_t k)
+{
+	const Tensorflow__FunctionDef *b = fn(c, (size_t)body);
+	int ok = 0;
+	for (size_t i = 0; i < b->n_ret; i++)
+		if (ret_index(b, b->ret[i]->key) == (int64_t)k)
+			ok = !strcmp(b->ret[i]->value, b->signature->input_arg[k]->name);
+	if (!ok)
+		return 0;
+	char out[1100], out0[1100];
+	if (l.in_function)
+		snprintf(out, sizeof out, "%s:output:%zu", nd->name, k);
+	else
+		snprintf(out, sizeof out, "%s:%zu", nd->name, k);
+	snprintf(out0, sizeof out0, "%s", k == 0 && !l.in_function ? nd->name : out);
+	for (size_t j = 0; j < *l.n; j++) {
+		const Tensorflow__NodeDef *u = (*l.v)[j];
+		for (size_t q = 0; q < n_data(u); q++)
+			if (!strcmp(u->input[q], out) || !strcmp(u->input[q], out0))
+				return 0;
+	}
+	for (size_t i = 0; f && i < f->n_ret; i++)
+		if (!strcmp(f->ret[i]->value, out))
+			return 0;
+	return 1;
+}
+
 /* Follows the uses of argument a of function f. */
 static int process_arg(wctx *c, size_t f, size_t a)
 {
@@ -443,7 +573,8 @@ static int process_arg(wctx *c, size_t f, size_t a)
 	for (size_t i = 0; i < fd->n_ret; i++) {
 		tfs_ref r;
 		tfs_ref_parse(fd->ret[i]->value, &r);
-		if (tfs_ref_is(&r, an))
+		/* A While body hands its loop-carried handle back at the same position. */
+		if (tfs_ref_is(&r, an) && !(s->loop && !s->called && ret_index(fd, fd->ret[i]->key) == (int64_t)a))
 			s->poison = 1;
 	}
 	for (size_t i = 0; i < *l.n; i++) {
@@ -458,10 +589,23 @@ static int process_arg(wctx *c, size_t f, size_t a)
 				continue;
 			if (!strcmp(nd->op, "AssignVariableOp") && k == 0 && fd == c->sv.restore_fn)
 				continue;
+			int64_t tf[2];
+			size_t ta;
+			int loop, nt = flow_targets(c, nd, k, tf, &ta, &loop);
+			if (nt < 0 || (nt > 0 && loop && !loop_passes_through(c, l, fd, nd, tf[1], k))) {
+				s->poison = 1;
+				continue;
+			}
+			if (nt > 0) {
+				for (int t = 0; t < 2; t++)
+					for (size_t j = 0; j < s->n; j++)
+						TFS_TRY(bind(c, (size_t)tf[t], ta, s->v[j], loop && t == 1));
+				continue;
+			}
 			int64_t callee = fn_index(c, tfs_node_callee(nd));
 			if (callee >= 0) {
 				for (size_t j = 0; j < s->n; j++)
-					TFS_TRY(bind(c, (size_t)callee, k, s->v[j]));
+					TFS_TRY(bind(c, (size_t)callee, k, s->v[j], 0));
 				continue;
 			}
 			s->poison = 1;
@@ -531,6 +675,13 @@ static void map_handles_graph(wctx *c)
 					Tensorflow__NodeDef *h = input_node(l, next->input[0]);
 					if (h && !strcmp(h->op, "VarHandleOp"))
 						w->handle = h;
+				}
+				if (!strcmp(next->op, "Assign") && next->n_input >= 1) {
+					Tensorflow__NodeDef *h = input_node(l, next->input[0]);
+					if (h && is_ref_var(h->op)) {
+						w->handle = h;
+						w->ref = 1;
+					}
 				}
 				break;
 			}
@@ -619,6 +770,9 @@ static int restore_chain(tfs_nodes l, const char *out, int dt, int apply, int de
 			} else if (!strcmp(nd->op, "AssignVariableOp") && q == 1) {
 				if (apply)
 					set_type_attr(nd, "dtype", dt);
+			} else if (!strcmp(nd->op, "Assign") && q == 1) {
+				if (apply)
+					set_type_attr(nd, "T", dt);
 			} else {
 				ok = 0;
 			}
@@ -627,10 +781,11 @@ static int restore_chain(tfs_nodes l, const char *out, int dt, int apply, int de
 	return ok;
 }
 
-/* Backward chain from a SaveV2 input: Identity nodes, then ReadVariableOp or
- * a value argument of the function (old save functions): *arg gets its
- * index, else -1. */
-static int save_chain(tfs_nodes l, const Tensorflow__FunctionDef *f, const char *in, int dt, int apply, int64_t *arg)
+/* Backward chain from a SaveV2 input: Identity nodes, then ReadVariableOp,
+ * w's reference variable itself, or a value argument of the function (old
+ * save functions): *arg gets its index, else -1. */
+static int save_chain(tfs_nodes l, const Tensorflow__FunctionDef *f, const wvar *w, const char *in, int dt, int apply,
+                      int64_t *arg)
 {
 	*arg = -1;
 	for (int depth = 0; depth < 8; depth++) {
@@ -647,6 +802,8 @@ static int save_chain(tfs_nodes l, const Tensorflow__FunctionDef *f, const char 
 		Tensorflow__NodeDef *nd = input_node(l, in);
 		if (!nd)
 			return 0;
+		if (w->ref && nd == w->handle)
+			return 1;
 		if (!strcmp(nd->op, "ReadVariableOp")) {
 			if (apply)
 				set_type_attr(nd, "dtype", dt);
@@ -737,7 +894,7 @@ static int saver_list(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, wvar *w,
 					continue;
 				}
 				int64_t arg;
-				ok &= save_chain(l, f, nd->input[3 + k], dt, apply, &arg);
+				ok &= save_chain(l, f, w, nd->input[3 + k], dt, apply, &arg);
 				if (arg >= 0)
 					ok &= f && save_callers(c, f, (size_t)arg, w, dt, apply);
 			}
@@ -755,6 +912,25 @@ static int saver_all(wctx *c, wvar *w, int dt, int apply)
 	return ok && restored;
 }
 
+/* Input k of top-level node nd is reference variable w. The saver, the
+ * Assigns that restore or initialize it and IsVariableInitialized take the
+ * ref itself and get the stored dtype; other ops that need the ref (updates,
+ * training ops, Ref* control flow) keep it float32; any other op only reads
+ * the value and gets the conversion. */
+static void seed_ref(wvar *w, tfs_nodes l, const Tensorflow__NodeDef *nd, size_t k)
+{
+	if (!strcmp(nd->op, "SaveV2") || !strcmp(nd->op, "IsVariableInitialized") || !strcmp(nd->op, "Identity"))
+		return;
+	if (!strcmp(nd->op, "Assign") && k == 0) {
+		/* its output is the ref again, of the new dtype */
+		if (has_data_users(l, nd))
+			unselect(w, "the output of its Assign '%s' is used%s", nd->name, "");
+		return;
+	}
+	if (takes_ref(nd->op))
+		unselect(w, "used at the top level by %s '%s'", nd->op, nd->name);
+}
+
 /* Top-level uses of candidate handles and seeds for function arguments. */
 static int seed_top(wctx *c)
 {
@@ -765,11 +941,30 @@ static int seed_top(wctx *c)
 		size_t nin = n_data(nd);
 		for (size_t k = 0; k < nin; k++) {
 			Tensorflow__NodeDef *h = input_node(top, nd->input[k]);
-			wvar *w = h && !strcmp(h->op, "VarHandleOp") ? var_of_handle(c, h->name) : NULL;
+			wvar *w = h && (!strcmp(h->op, "VarHandleOp") || is_ref_var(h->op)) ? var_of_handle(c, h->name) : NULL;
+			if (w && w->ref) {
+				seed_ref(w, top, nd, k);
+				continue;
+			}
+			int64_t tf[2];
+			size_t ta;
+			int loop, nt = flow_targets(c, nd, k, tf, &ta, &loop);
+			if (nt < 0 || (nt > 0 && loop && !loop_passes_through(c, top, NULL, nd, tf[1], k))) {
+				if (w)
+					unselect(w, "used at the top level by %s '%s'", nd->op, nd->name);
+				continue;
+			}
+			for (int t = 0; t < nt; t++) {
+				const Tensorflow__OpDef__ArgDef *arg = fn(c, (size_t)tf[t])->signature->input_arg[ta];
+				if (arg->type == TENSORFLOW__DATA_TYPE__DT_RESOURCE)
+					TFS_TRY(bind(c, (size_t)tf[t], ta, w ? (int32_t)(w - c->v) : OTHER, loop && t == 1));
+			}
+			if (nt > 0)
+				continue;
 			if (callee >= 0) {
 				const Tensorflow__OpDef *sig = fn(c, (size_t)callee)->signature;
 				if (k < sig->n_input_arg && sig->input_arg[k]->type == TENSORFLOW__DATA_TYPE__DT_RESOURCE)
-					TFS_TRY(bind(c, (size_t)callee, k, w ? (int32_t)(w - c->v) : OTHER));
+					TFS_TRY(bind(c, (size_t)callee, k, w ? (int32_t)(w - c->v) : OTHER, 0));
 				continue;
 			}
 			if (!w)
@@ -809,7 +1004,7 @@ static int seed_objects(wctx *c)
 		for (size_t k = 0; k < nb; k++) {
 			int32_t o = cf->bound_inputs[k];
 			int32_t id = o >= 0 && (size_t)o < c->n_obj && c->obj_var[o] >= 0 ? c->obj_var[o] : OTHER;
-			TFS_TRY(bind(c, (size_t)f, na - nb + k, id));
+			TFS_TRY(bind(c, (size_t)f, na - nb + k, id, 0));
 		}
 	}
 	return 0;
@@ -959,8 +1154,8 @@ static int quantize_int8(wctx *c, wvar *w, const float *x, float *y, size_t n)
 		for (int k = w->ndims - 1; k >= 0; k--)
 			if (w->dims[k] > 1 && (uint64_t)w->dims[k] * MIN_PER_SCALE <= w->n)
 				cand[nc++] = k;
-		if (!nc)
-			cand[nc++] = -1;
+		if (!nc) /* a tiny tensor: the output channel, as with --channel-axis last */
+			cand[nc++] = w->ndims - 1;
 	}
 	size_t max_scales = 1;
 	for (int i = 0; i < nc; i++)
@@ -1160,6 +1355,19 @@ static void out0(tfs_nodes l, char *buf, size_t len, const char *name, const cha
 		snprintf(buf, len, "%s", name);
 }
 
+/* Shape of w's int8 scale constant: [d, 1, ...] with one 1 per axis after
+ * the scales' axis, so it broadcasts along it; [] per tensor. */
+static int scale_dims(const wvar *w, int64_t dims[MAX_DIMS])
+{
+	int nd = 0;
+	if (w->axis != AX_TENSOR) {
+		dims[nd++] = (int64_t)w->n_scales;
+		for (int k = w->dim + 1; k < w->ndims; k++)
+			dims[nd++] = 1;
+	}
+	return nd;
+}
+
 static int dequantize_after(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, size_t idx, const wvar *w)
 {
 	Tensorflow__NodeDef *rd = (*l.v)[idx];
@@ -1194,15 +1402,8 @@ static int dequantize_after(wctx *c, tfs_nodes l, Tensorflow__FunctionDef *f, si
 		goto done;
 	out0(l, out, sizeof out, cast_name, "y");
 	if (c->o->weights == TFSHRINK_WEIGHTS_INT8) {
-		/* The scale constant: [d, 1, ...] with one 1 per axis after the
-		 * scales' axis, so it broadcasts along it; [] per tensor. */
 		int64_t dims[MAX_DIMS];
-		int nd = 0;
-		if (w->axis != AX_TENSOR) {
-			dims[nd++] = (int64_t)w->n_scales;
-			for (int k = w->dim + 1; k < w->ndims; k++)
-				dims[nd++] = 1;
-		}
+		int nd = scale_dims(w, dims);
 		snprintf(base, sizeof base, "%s/scale", cast_name);
 		if (!(scale_name = fresh_name(l, base))) {
 			rc = tfs_nomem();
@@ -1336,6 +1537,185 @@ static int has_value_users(const wctx *c, tfs_nodes l, const Tensorflow__NodeDef
 	return 0;
 }
 
+/* Appends a top-level node op named prefix + suffix (made unique) with
+ * data inputs in0..in2 (NULL: fewer), attr tkey = t (tkey NULL: none) and,
+ * for a Const, attr value (taken; NULL means out of memory). Returns its
+ * name (malloc'd), NULL when out of memory. */
+static char *emit(tfs_nodes l, const char *prefix, const char *suffix, const char *op, const char *dev, const char *in0,
+                  const char *in1, const char *in2, const char *tkey, int t, Tensorflow__AttrValue *value)
+{
+	char base[1100];
+	snprintf(base, sizeof base, "%s%s", prefix, suffix);
+	char *name = fresh_name(l, base);
+	Tensorflow__NodeDef *n = name ? node_new(name, op, dev) : NULL;
+	const char *in[3] = {in0, in1, in2};
+	int rc = n ? 0 : -1;
+	for (int k = 0; k < 3 && in[k] && rc == 0; k++)
+		rc = node_input(n, in[k]);
+	if (rc == 0 && tkey)
+		rc = node_attr(n, tkey, av_type(t));
+	if (rc == 0 && !strcmp(op, "Const")) {
+		rc = node_attr(n, "value", value);
+		value = NULL;
+	}
+	if (value)
+		protobuf_c_message_free_unpacked(&value->base, NULL);
+	if (rc == 0) {
+		rc = nodes_append(l, n);
+		n = NULL;
+	}
+	node_free(n);
+	if (rc < 0) {
+		free(name);
+		tfs_nomem();
+		return NULL;
+	}
+	return name;
+}
+
+/* Index of the node a reference names, through idx (node indices sorted by
+ * name), or -1. */
+static ssize_t find_sorted(const char *const *names, const size_t *idx, size_t n, const char *in)
+{
+	tfs_ref r;
+	tfs_ref_parse(in, &r);
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *nm = names[idx[mid]];
+		int cmp = strncmp(nm, r.name, r.name_len);
+		if (cmp == 0 && nm[r.name_len])
+			cmp = 1;
+		if (cmp == 0)
+			return (ssize_t)idx[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Top-level nodes the init op runs: __saved_model_init_op's output and the
+ * saved_model_main_op / legacy_init_op collections, through data and
+ * control inputs. */
+static int mark_init(wctx *c)
+{
+	tfs_nodes l = tfs_graph_nodes(c->g);
+	size_t n = *l.n, sp = 0;
+	const char **names = malloc((n ? n : 1) * sizeof *names);
+	size_t *idx = malloc((n ? n : 1) * sizeof *idx), *stack = malloc((n ? n : 1) * sizeof *stack);
+	c->in_init = calloc(n ? n : 1, 1);
+	c->n_init = n;
+	int rc = names && idx && stack && c->in_init ? 0 : tfs_nomem();
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		names[i] = (*l.v)[i]->name;
+		idx[i] = i;
+	}
+	if (rc == 0)
+		tfs_qsort_r(idx, n, sizeof *idx, cmp_fname, names);
+	const Tensorflow__MetaGraphDef *mg = c->mg;
+	for (size_t s = 0; rc == 0 && s < mg->n_signature_def; s++) {
+		const Tensorflow__SignatureDef *sd = mg->signature_def[s]->value;
+		if (strcmp(mg->signature_def[s]->key, "__saved_model_init_op") || !sd)
+			continue;
+		for (size_t k = 0; k < sd->n_outputs; k++) {
+			const Tensorflow__TensorInfo *t = sd->outputs[k]->value;
+			ssize_t j = t && t->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME ? find_sorted(names, idx, n, t->name) : -1;
+			if (j >= 0 && !c->in_init[j]) {
+				c->in_init[j] = 1;
+				stack[sp++] = (size_t)j;
+			}
+		}
+	}
+	for (size_t k = 0; rc == 0 && k < mg->n_collection_def; k++) {
+		const Tensorflow__CollectionDef *cd = mg->collection_def[k]->value;
+		if ((strcmp(mg->collection_def[k]->key, "saved_model_main_op") &&
+		     strcmp(mg->collection_def[k]->key, "legacy_init_op")) ||
+		    !cd || cd->kind_case != TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST || !cd->node_list)
+			continue;
+		for (size_t v = 0; v < cd->node_list->n_value; v++) {
+			ssize_t j = find_sorted(names, idx, n, cd->node_list->value[v]);
+			if (j >= 0 && !c->in_init[j]) {
+				c->in_init[j] = 1;
+				stack[sp++] = (size_t)j;
+			}
+		}
+	}
+	while (rc == 0 && sp) {
+		const Tensorflow__NodeDef *nd = (*l.v)[stack[--sp]];
+		for (size_t q = 0; q < nd->n_input; q++) {
+			ssize_t j = find_sorted(names, idx, n, nd->input[q]);
+			if (j >= 0 && !c->in_init[j]) {
+				c->in_init[j] = 1;
+				stack[sp++] = (size_t)j;
+			}
+		}
+	}
+	free(names);
+	free(idx);
+	free(stack);
+	return rc;
+}
+
+/* Assignment i of l (an initializer) stores its value converted to the
+ * stored dtype: a Cast, and for int8 run by the init op (which then
+ * overwrites the restored value) first a division by the scales, Round
+ * (half to even, as the pass rounds) and a clip to +-127. attr names the
+ * assigned dtype. */
+static int cast_assigned(wctx *c, tfs_nodes l, size_t i, const char *attr, const wvar *w)
+{
+	Tensorflow__NodeDef *nd = (*l.v)[i];
+	char base[1100], *name, *value = strdup(nd->input[1]);
+	if (!value)
+		return tfs_nomem();
+	snprintf(base, sizeof base, "%s/to_stored_dtype", nd->name);
+	if (c->o->weights == TFSHRINK_WEIGHTS_INT8 && i < c->n_init && c->in_init[i]) {
+		int64_t dims[MAX_DIMS];
+		int sd = scale_dims(w, dims);
+		float lo = -127.0f, hi = 127.0f;
+		char *scale = emit(l, base, "/scale", "Const", nd->device, NULL, NULL, NULL, "dtype", TFS_DT_FLOAT,
+		                   av_tensor(TFS_DT_FLOAT, dims, sd, w->scales, w->n_scales * sizeof(float)));
+		char *div = scale ? emit(l, base, "/div", "RealDiv", nd->device, value, scale, NULL, "T", TFS_DT_FLOAT, NULL) : NULL;
+		char *rnd = div ? emit(l, base, "/round", "Round", nd->device, div, NULL, NULL, "T", TFS_DT_FLOAT, NULL) : NULL;
+		char *min = rnd ? emit(l, base, "/min", "Const", nd->device, NULL, NULL, NULL, "dtype", TFS_DT_FLOAT,
+		                       av_tensor(TFS_DT_FLOAT, NULL, 0, &lo, 4)) : NULL;
+		char *max = min ? emit(l, base, "/max", "Const", nd->device, NULL, NULL, NULL, "dtype", TFS_DT_FLOAT,
+		                       av_tensor(TFS_DT_FLOAT, NULL, 0, &hi, 4)) : NULL;
+		char *clip = max ? emit(l, base, "/clip", "ClipByValue", nd->device, rnd, min, max, "T", TFS_DT_FLOAT, NULL) : NULL;
+		free(scale);
+		free(div);
+		free(rnd);
+		free(min);
+		free(max);
+		free(value);
+		if (!(value = clip))
+			return TFSHRINK_ENOMEM;
+		nd = (*l.v)[i];
+	}
+	if (!(name = fresh_name(l, base))) {
+		free(value);
+		return tfs_nomem();
+	}
+	Tensorflow__NodeDef *cast = node_new(name, "Cast", nd->device);
+	int rc = cast ? 0 : tfs_nomem();
+	if (rc == 0 && ((rc = node_input(cast, value)) < 0 || (rc = node_attr(cast, "SrcT", av_type(TFS_DT_FLOAT))) < 0 ||
+	                (rc = node_attr(cast, "DstT", av_type(c->dt))) < 0 || (rc = node_attr(cast, "Truncate", av_bool(0))) < 0))
+		node_free(cast);
+	else if (rc == 0)
+		rc = nodes_append(l, cast);
+	if (rc == 0) {
+		nd = (*l.v)[i];
+		free(nd->input[1]);
+		nd->input[1] = name;
+		set_type_attr(nd, attr, c->dt);
+		name = NULL;
+	}
+	free(name);
+	free(value);
+	return rc;
+}
+
 /* Top level: the handle's reads get a conversion after them (unless only
  * the saver reads them); assignments other than the saver's (variable
  * initializers, never run by the loaders) get a Cast of their value to the
@@ -1353,29 +1733,75 @@ static int rewrite_top(wctx *c, const wvar *w)
 			if (!strcmp(nd->op, "ResourceGather") || has_value_users(c, l, nd))
 				TFS_TRY(dequantize_after(c, l, NULL, i, w));
 		} else if (!strcmp(nd->op, "AssignVariableOp") && attr_type(nd, "dtype") != c->dt && nd->n_input >= 2) {
-			char base[1100], *name;
-			snprintf(base, sizeof base, "%s/to_stored_dtype", nd->name);
-			if (!(name = fresh_name(l, base)))
-				return tfs_nomem();
-			Tensorflow__NodeDef *cast = node_new(name, "Cast", nd->device);
-			int rc = cast ? 0 : tfs_nomem();
-			if (rc == 0 && ((rc = node_input(cast, nd->input[1])) < 0 || (rc = node_attr(cast, "SrcT", av_type(TFS_DT_FLOAT))) < 0 ||
-			                (rc = node_attr(cast, "DstT", av_type(c->dt))) < 0 || (rc = node_attr(cast, "Truncate", av_bool(0))) < 0))
-				node_free(cast);
-			else if (rc == 0)
-				rc = nodes_append(l, cast);
-			if (rc == 0) {
-				nd = (*l.v)[i];
-				free(nd->input[1]);
-				nd->input[1] = name;
-				set_type_attr(nd, "dtype", c->dt);
-				name = NULL;
-			}
-			free(name);
-			TFS_TRY(rc);
+			TFS_TRY(cast_assigned(c, l, i, "dtype", w));
 		}
 	}
 	return 0;
+}
+
+/* Top level, reference variable: the saver's Assign already has the stored
+ * dtype, initializer Assigns get a Cast of their value and
+ * IsVariableInitialized the new dtype; Identity reads get a conversion after
+ * them, and ops reading the ref directly read it through a new Identity with
+ * a conversion after it. */
+static int rewrite_top_ref(wctx *c, const wvar *w)
+{
+	tfs_nodes l = tfs_graph_nodes(c->g);
+	size_t n0 = *l.n;
+	int direct = 0;
+	for (size_t i = 0; i < n0; i++) {
+		Tensorflow__NodeDef *nd = (*l.v)[i];
+		size_t nin = n_data(nd);
+		for (size_t q = 0; q < nin; q++) {
+			if (input_node(l, nd->input[q]) != w->handle)
+				continue;
+			if (!strcmp(nd->op, "Assign") && q == 0) {
+				if (attr_type(nd, "T") != c->dt && nd->n_input >= 2)
+					TFS_TRY(cast_assigned(c, l, i, "T", w));
+			} else if (!strcmp(nd->op, "IsVariableInitialized")) {
+				set_type_attr(nd, "dtype", c->dt);
+			} else if (!strcmp(nd->op, "Identity")) {
+				set_type_attr(nd, "T", c->dt);
+				if (has_value_users(c, l, nd))
+					TFS_TRY(dequantize_after(c, l, NULL, i, w));
+			} else if (strcmp(nd->op, "SaveV2")) {
+				direct = 1;
+			}
+		}
+	}
+	if (!direct)
+		return 0;
+	char base[1100], *name;
+	snprintf(base, sizeof base, "%s/read_stored", w->handle->name);
+	if (!(name = fresh_name(l, base)))
+		return tfs_nomem();
+	Tensorflow__NodeDef *id = node_new(name, "Identity", w->handle->device);
+	int rc = id ? 0 : tfs_nomem();
+	if (rc == 0 && ((rc = node_input(id, w->handle->name)) < 0 || (rc = node_attr(id, "T", av_type(c->dt))) < 0 ||
+	                (rc = copy_shapes(id, w->handle)) < 0))
+		node_free(id);
+	else if (rc == 0)
+		rc = nodes_append(l, id);
+	for (size_t i = 0; rc == 0 && i < n0; i++) {
+		Tensorflow__NodeDef *nd = (*l.v)[i];
+		size_t nin = n_data(nd);
+		if (!strcmp(nd->op, "SaveV2") || !strcmp(nd->op, "IsVariableInitialized") || !strcmp(nd->op, "Identity"))
+			continue;
+		for (size_t q = 0; rc == 0 && q < nin; q++) {
+			if ((!strcmp(nd->op, "Assign") && q == 0) || input_node(l, nd->input[q]) != w->handle)
+				continue;
+			char *s = strdup(name);
+			if (!s) {
+				rc = tfs_nomem();
+				break;
+			}
+			free(nd->input[q]);
+			nd->input[q] = s;
+		}
+	}
+	free(name);
+	TFS_TRY(rc);
+	return dequantize_after(c, l, NULL, *l.n - 1, w);
 }
 
 static int rewrite(wctx *c)
@@ -1402,6 +1828,12 @@ static int rewrite(wctx *c)
 			if (!s->n || s->v[0] < 0 || !c->v[s->v[0]].sel)
 				continue; /* resolve() made every binding of a set agree */
 			retype_arg(c, fd, a);
+			if (s->loop && a < fd->signature->n_output_arg) {
+				/* the While body's output that hands the handle back */
+				Tensorflow__OpDef__ArgDef *out = fd->signature->output_arg[a];
+				for (size_t h = 0; h < out->n_handle_data && h < 1; h++)
+					out->handle_data[h]->dtype = (Tensorflow__DataType)c->dt;
+			}
 			if (is_saver_fn(c, fd)) {
 				/* Only the saver's own reads (by key, below). */
 				continue;
@@ -1427,7 +1859,7 @@ static int rewrite(wctx *c)
 		if (!w->sel)
 			continue;
 		saver_all(c, w, c->dt, 1);
-		TFS_TRY(rewrite_top(c, w));
+		TFS_TRY(w->ref ? rewrite_top_ref(c, w) : rewrite_top(c, w));
 		for (size_t o = 0; og && o < c->n_obj; o++)
 			if (c->obj_var[o] == (int32_t)i && og->nodes[o]->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_VARIABLE)
 				og->nodes[o]->variable->dtype = (Tensorflow__DataType)c->dt;
@@ -1645,14 +2077,10 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 			unselect(w, "not matched by --include%s%s", "", "");
 		else if (has_exc && matches(&exc, w))
 			unselect(w, "matched by --exclude%s%s", "", "");
-		else if (!w->handle && c.tf1 && tfs_nodes_find(tfs_graph_nodes(c.g), w->key) &&
-		         strncmp(tfs_nodes_find(tfs_graph_nodes(c.g), w->key)->op, "Variable", 8) == 0)
-			unselect(w, "a TF1 reference variable (%s) is not supported%s",
-			         tfs_nodes_find(tfs_graph_nodes(c.g), w->key)->op, "");
 		else if (!w->handle)
 			unselect(w, "the graph's saver does not restore it into a variable handle%s%s", "", "");
 		else if (attr_type(w->handle, "dtype") != TFS_DT_FLOAT)
-			unselect(w, "its VarHandleOp is not float32%s%s", "", "");
+			unselect(w, "its %s is not float32%s", w->handle->op, "");
 	}
 	if ((rc = map_objects(&c)) < 0 || (rc = seed_top(&c)) < 0 || (rc = seed_objects(&c)) < 0)
 		goto done;
@@ -1674,7 +2102,7 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		if (c.v[i].sel && (rc = quantize(&c, &c.v[i])) < 0)
 			goto done;
 	resolve(&c, 1);
-	if ((rc = build_results(&c)) < 0 || (rc = rewrite(&c)) < 0)
+	if ((rc = build_results(&c)) < 0 || (rc = mark_init(&c)) < 0 || (rc = rewrite(&c)) < 0)
 		goto done;
 	uint64_t before = 0, after = 0;
 	size_t nq = 0, kept = 0;
@@ -1708,6 +2136,7 @@ done:
 	free(c.fidx);
 	free(c.queue);
 	free(c.obj_var);
+	free(c.in_init);
 	if (has_inc)
 		regfree(&inc);
 	if (has_exc)

@@ -2,7 +2,9 @@
 snappy to take a SavedModel apart and put it back together, with the Python
 standard library only (no TensorFlow, no protobuf package).
 
-Used by make_bad.py to derive the bad-input corpus from the committed fixtures.
+Used by make_bad.py to derive the bad-input corpus from the committed fixtures,
+by fuzz/make_corpus.py to cut seeds out of them and by tests/cli/test_atomic.sh
+to grow one.
 """
 import struct
 
@@ -21,6 +23,40 @@ def crc32c(data, crc=0):
     t = _CRC_TABLE
     for b in data:
         crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def crc32c_zeros(n):
+    """CRC32C of n zero bytes without touching them: the CRC of zeros is a
+    linear map of the register, applied by repeated squaring."""
+    def times(mat, vec):
+        s, i = 0, 0
+        while vec:
+            if vec & 1:
+                s ^= mat[i]
+            vec >>= 1
+            i += 1
+        return s
+
+    def square(mat):
+        return [times(mat, mat[i]) for i in range(32)]
+    # operator for one zero bit
+    odd = [0x82F63B78] + [1 << i for i in range(31)]
+    even = square(odd)   # 2 bits
+    odd = square(even)   # 4 bits
+    crc = 0xFFFFFFFF
+    n8 = n
+    while n8:
+        even = square(odd)
+        if n8 & 1:
+            crc = times(even, crc)
+        n8 >>= 1
+        if not n8:
+            break
+        odd = square(even)
+        if n8 & 1:
+            crc = times(odd, crc)
+        n8 >>= 1
     return crc ^ 0xFFFFFFFF
 
 

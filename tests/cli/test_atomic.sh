@@ -44,132 +44,40 @@ check() { # NAME EXPECTED_EXIT ACTUAL_EXIT
 # tf2_hashtable_vocab (a vocabulary asset and a few variables), plus eight
 # zero float32 tensors in its bundle and a vocabulary grown with zeros. The
 # zeros are sparse, so making the input is instant; the output is real bytes.
-# The bundle is rewritten without TensorFlow: LevelDB table and CRC-32C here.
+# The bundle is rewritten without TensorFlow, with tests/bad/pbwire.py.
 in="$tmp/in"
 cp -r "$fixtures/tf2_hashtable_vocab" "$in"
-python3 - "$in" "$mib" <<'PY' || { echo "FAIL: cannot build the test model"; exit 1; }
+python3 - "$in" "$mib" "$src" <<'PY' || { echo "FAIL: cannot build the test model"; exit 1; }
 import glob, os, struct, sys
 
 model, mib = sys.argv[1], int(sys.argv[2])
-T = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    T.append(c)
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(sys.argv[3], "tests", "bad"))
+import pbwire as pw
 
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = (c >> 8) ^ T[(c ^ b) & 0xFF]
-    return c ^ 0xFFFFFFFF
-
-def crc32c_zeros(n):
-    """CRC-32C of n zero bytes: a zero byte is a linear map of the register,
-    applied n times by repeated squaring (zlib's crc32_combine trick)."""
-    def apply(mat, v):
-        r, i = 0, 0
-        while v:
-            if v & 1:
-                r ^= mat[i]
-            v >>= 1
-            i += 1
-        return r
-    step = [(1 << i >> 8) ^ T[(1 << i) & 0xFF] for i in range(32)]
-    reg = 0xFFFFFFFF
-    while n:
-        if n & 1:
-            reg = apply(step, reg)
-        step = [apply(step, step[i]) for i in range(32)]
-        n >>= 1
-    return reg ^ 0xFFFFFFFF
-
-assert crc32c(b"123456789") == 0xE3069283 and crc32c_zeros(999) == crc32c(bytes(999))
-
-def mask(c):
-    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-def varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-def read_varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7F) << s
-        s += 7
-        if c < 0x80:
-            return v, i
-
-def read_block(data, off, size):
-    blk = data[off:off + size]
-    nr = struct.unpack_from("<I", blk, len(blk) - 4)[0]
-    end, i, key, out = len(blk) - 4 - 4 * nr, 0, b"", []
-    while i < end:
-        shared, i = read_varint(blk, i)
-        unshared, i = read_varint(blk, i)
-        vlen, i = read_varint(blk, i)
-        key = key[:shared] + blk[i:i + unshared]
-        i += unshared
-        out.append((key, blk[i:i + vlen]))
-        i += vlen
-    return out
-
-def read_table(data):
-    foot = data[-48:]
-    _, i = read_varint(foot, 0)
-    _, i = read_varint(foot, i)
-    ioff, i = read_varint(foot, i)
-    isize, _ = read_varint(foot, i)
-    kv = []
-    for _, h in read_block(data, ioff, isize):
-        off, j = read_varint(h, 0)
-        size, _ = read_varint(h, j)
-        kv += read_block(data, off, size)
-    return kv
-
-def block(entries, interval):
-    out, restarts, last = bytearray(), [], b""
-    for n, (k, v) in enumerate(entries):
-        shared = 0
-        if n % interval:
-            while shared < min(len(k), len(last)) and k[shared] == last[shared]:
-                shared += 1
-        else:
-            restarts.append(len(out))
-        out += varint(shared) + varint(len(k) - shared) + varint(len(v)) + k[shared:] + v
-        last = k
-    for r in restarts or [0]:
-        out += struct.pack("<I", r)
-    out += struct.pack("<I", len(restarts or [0]))
-    return bytes(out)
+assert pw.crc32c(b"123456789") == 0xE3069283 and pw.crc32c_zeros(999) == pw.crc32c(bytes(999))
+varint = pw.varint
 
 def write_table(kv):
     out = bytearray()
     def put(b):
         off = len(out)
-        out.extend(b + b"\0" + struct.pack("<I", mask(crc32c(b + b"\0"))))
+        out.extend(pw.block_on_disk(b))
         return varint(off) + varint(len(b))
-    data_h = put(block(kv, 16))
-    meta_h = put(block([], 1))
-    index_h = put(block([(kv[-1][0], data_h)], 1))
+    data_h = put(pw.block_contents(kv, 16))
+    meta_h = put(pw.block_contents([], 1))
+    index_h = put(pw.block_contents([(kv[-1][0], data_h)], 1))
     footer = meta_h + index_h
-    out += footer + bytes(40 - len(footer)) + struct.pack("<Q", 0xDB4775248B80FB57)
+    out += footer + bytes(40 - len(footer)) + pw.MAGIC
     return bytes(out)
 
 var = os.path.join(model, "variables")
 index = os.path.join(var, "variables.index")
 shard = sorted(glob.glob(os.path.join(var, "variables.data-*")))[0]
-kv = read_table(open(index, "rb").read())
+kv = pw.table_read(open(index, "rb").read())
 pos = os.path.getsize(shard)
 n_pads, elems = 8, mib * (1 << 20) // 8 // 4
-crc = mask(crc32c_zeros(elems * 4))
+crc = pw.crc_mask(pw.crc32c_zeros(elems * 4))
 for i in range(n_pads):
     shape = b"\x12" + varint(len(b"\x08" + varint(elems))) + b"\x08" + varint(elems)  # dim { size }
     entry = (b"\x08\x01" + b"\x12" + varint(len(shape)) + shape + b"\x20" + varint(pos) +

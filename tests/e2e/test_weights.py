@@ -13,7 +13,7 @@ quantized tensors must take half (fp16/bf16) or about a quarter plus scales
 (int8) of their float32 bytes.
 
 Models without a float32 weight of 1,024 elements or more are skipped (the
-pass leaves them alone; TF1 reference variables stay float32 too), and so
+pass leaves them alone), and so
 are models whose original outputs this TensorFlow cannot compute. Set TFSHRINK_WEIGHTS_REPORT=FILE to append the measured
 figures (one JSON object per model and mode) to FILE.
 """
@@ -91,6 +91,29 @@ def test_weights_every_tensor(model, mode, tfshrink, model_source, lossless, tmp
     if not model.startswith("fx/"):
         pytest.skip("every-tensor run on the fixtures only")
     _check(model, mode, ["--min-elements", "1"], tfshrink, model_source, lossless, tmp_path)
+
+
+# Real models whose weights are all under 1,024 elements, each for a part of
+# the rewrite: TF1 reference variables (VariableV2) whose init op re-runs
+# their initializers; reference variables restored by two savers, in a graph
+# whose training ops training-state-tf1 removes first; an Estimator graph
+# whose resource variables go into top-level If nodes (its zero_fraction
+# summaries, which training-state-tf1 would remove).
+REAL_EVERY_TENSOR = {
+    "serving_half_plus_two_gpu": [],
+    "tf2onnx_regression": [],
+    "tfx_estimator_serving_chicago_taxi": ["--skip", "training-state-tf1"],
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("real", list(REAL_EVERY_TENSOR))
+def test_weights_every_tensor_real(real, mode, tfshrink, model_source, lossless, tmp_path):
+    root = Path(os.environ.get("TFSHRINK_REALMODELS", HERE.parents[2] / "shared" / "realmodels"))
+    if not (root / real).is_dir():
+        pytest.skip("real model %s not found under %s" % (real, root))
+    _check("real/" + real, mode, ["--min-elements", "1"] + REAL_EVERY_TENSOR[real], tfshrink, model_source, lossless,
+           tmp_path)
 
 
 def _check(model, mode, extra, tfshrink, model_source, lossless, tmp_path):

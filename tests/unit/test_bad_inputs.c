@@ -12,7 +12,6 @@
  * shrinks and writes an output that reopens with every checksum verified. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <stdlib.h>
@@ -30,25 +29,11 @@ static int g_seq;
 
 /* ------------------------------------------------------------ helpers */
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	assert_non_null(p);
-	return p;
-}
-
 static void set_str(char **field, const char *v)
 {
 	if (*field && *field != protobuf_c_empty_string)
 		free(*field);
-	*field = xstrdup(v);
-}
-
-static void *xgrow(void *arr, size_t n, size_t elem)
-{
-	void *p = realloc(arr, (n + 1) * elem);
-	assert_non_null(p);
-	return p;
+	*field = tu_strdup(v);
 }
 
 /* A fresh writable copy of fixture `name`. */
@@ -158,26 +143,16 @@ static Tensorflow__NodeDef *content_const(Tensorflow__SavedModel *sm)
 	return NULL;
 }
 
-static Tensorflow__NodeDef *new_node(const char *name, const char *op)
-{
-	Tensorflow__NodeDef *n = malloc(sizeof *n);
-	assert_non_null(n);
-	tensorflow__node_def__init(n);
-	n->name = xstrdup(name);
-	n->op = xstrdup(op);
-	return n;
-}
-
 static void add_node(Tensorflow__FunctionDef *f, Tensorflow__NodeDef *n)
 {
-	f->node_def = xgrow(f->node_def, f->n_node_def, sizeof *f->node_def);
+	f->node_def = tu_grow(f->node_def, f->n_node_def, sizeof *f->node_def);
 	f->node_def[f->n_node_def++] = n;
 }
 
 static void add_input(Tensorflow__NodeDef *n, const char *in)
 {
-	n->input = xgrow(n->input, n->n_input, sizeof *n->input);
-	n->input[n->n_input++] = xstrdup(in);
+	n->input = tu_grow(n->input, n->n_input, sizeof *n->input);
+	n->input[n->n_input++] = tu_strdup(in);
 }
 
 /* Opens dir and checks the outcome; returns the model when it opened. */
@@ -204,14 +179,21 @@ static tfshrink_model *expect_open(const char *dir, int code, const char *needle
 
 typedef void (*edit_fn)(Tensorflow__SavedModel *sm, const char *dir);
 
-/* Copies `fixture`, edits its saved_model.pb, and checks what open says. */
-static void edited(const char *fixture, edit_fn fn, int code, const char *needle, const char *path_end)
+/* A copy of `fixture` with its saved_model.pb edited by fn. */
+static char *edited_copy(const char *fixture, edit_fn fn)
 {
 	char *dir = copy_fixture(fixture);
 	Tensorflow__SavedModel *sm = load_sm(dir);
 	fn(sm, dir);
 	save_sm(dir, sm);
 	tensorflow__saved_model__free_unpacked(sm, NULL);
+	return dir;
+}
+
+/* Copies `fixture`, edits its saved_model.pb, and checks what open says. */
+static void edited(const char *fixture, edit_fn fn, int code, const char *needle, const char *path_end)
+{
+	char *dir = edited_copy(fixture, fn);
 	tfshrink_model_free(expect_open(dir, code, needle, path_end));
 	tfs_remove_tree(dir);
 	free(dir);
@@ -267,7 +249,7 @@ static void content_long(Tensorflow__SavedModel *sm, const char *d)
 {
 	(void)d;
 	Tensorflow__TensorProto *t = content_tensor(sm);
-	t->tensor_content.data = xgrow(t->tensor_content.data, t->tensor_content.len, 1);
+	t->tensor_content.data = tu_grow(t->tensor_content.data, t->tensor_content.len, 1);
 	t->tensor_content.len++;
 }
 static void retype(Tensorflow__SavedModel *sm, int dtype)
@@ -288,7 +270,7 @@ static void huge_dims(Tensorflow__SavedModel *sm, const char *d)
 	assert_true(s->n_dim >= 1);
 	s->dim[0]->size = INT64_MAX;
 	if (s->n_dim == 1) {
-		s->dim = xgrow(s->dim, 1, sizeof *s->dim);
+		s->dim = tu_grow(s->dim, 1, sizeof *s->dim);
 		s->dim[1] = malloc(sizeof **s->dim);
 		tensorflow__tensor_shape_proto__dim__init(s->dim[1]);
 		s->n_dim = 2;
@@ -300,7 +282,7 @@ static void many_dims(Tensorflow__SavedModel *sm, const char *d)
 	(void)d;
 	Tensorflow__TensorShapeProto *s = content_tensor(sm)->tensor_shape;
 	for (size_t i = s->n_dim; i < 300; i++) {
-		s->dim = xgrow(s->dim, s->n_dim, sizeof *s->dim);
+		s->dim = tu_grow(s->dim, s->n_dim, sizeof *s->dim);
 		s->dim[s->n_dim] = malloc(sizeof **s->dim);
 		tensorflow__tensor_shape_proto__dim__init(s->dim[s->n_dim]);
 		s->dim[s->n_dim++]->size = 1;
@@ -310,22 +292,17 @@ static void many_dims(Tensorflow__SavedModel *sm, const char *d)
 static void list_tensor(Tensorflow__SavedModel *sm, const char *d)
 {
 	(void)d;
-	Tensorflow__NodeDef *n = graph_op(sm, "Identity");
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = xstrdup("_extra");
-	e->value = malloc(sizeof *e->value);
-	tensorflow__attr_value__init(e->value);
-	e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
-	e->value->list = malloc(sizeof *e->value->list);
-	tensorflow__attr_value__list_value__init(e->value->list);
-	e->value->list->tensor = malloc(sizeof *e->value->list->tensor);
-	e->value->list->tensor[0] = malloc(sizeof **e->value->list->tensor);
-	tensorflow__tensor_proto__init(e->value->list->tensor[0]);
-	e->value->list->tensor[0]->dtype = (Tensorflow__DataType)(100 + TFS_DT_INT32);
-	e->value->list->n_tensor = 1;
-	n->attr = xgrow(n->attr, n->n_attr, sizeof *n->attr);
-	n->attr[n->n_attr++] = e;
+	Tensorflow__AttrValue *v = malloc(sizeof *v);
+	tensorflow__attr_value__init(v);
+	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
+	v->list = malloc(sizeof *v->list);
+	tensorflow__attr_value__list_value__init(v->list);
+	v->list->tensor = malloc(sizeof *v->list->tensor);
+	v->list->tensor[0] = malloc(sizeof **v->list->tensor);
+	tensorflow__tensor_proto__init(v->list->tensor[0]);
+	v->list->tensor[0]->dtype = (Tensorflow__DataType)(100 + TFS_DT_INT32);
+	v->list->n_tensor = 1;
+	tu_add_attr(graph_op(sm, "Identity"), "_extra", v);
 }
 
 static void test_tensor_values(void **state)
@@ -354,9 +331,9 @@ static void op_dup_attr(Tensorflow__SavedModel *sm, const char *d)
 			Tensorflow__OpDef *op = ol->op[i];
 			Tensorflow__OpDef__AttrDef *a = malloc(sizeof *a);
 			tensorflow__op_def__attr_def__init(a);
-			a->name = xstrdup(op->attr[0]->name);
-			a->type = xstrdup("type");
-			op->attr = xgrow(op->attr, op->n_attr, sizeof *op->attr);
+			a->name = tu_strdup(op->attr[0]->name);
+			a->type = tu_strdup("type");
+			op->attr = tu_grow(op->attr, op->n_attr, sizeof *op->attr);
 			op->attr[op->n_attr++] = a;
 			return;
 		}
@@ -368,9 +345,9 @@ static void fn_dup_input(Tensorflow__SavedModel *sm, const char *d)
 	Tensorflow__OpDef *s = function(sm, "__inference_lookup_")->signature;
 	Tensorflow__OpDef__ArgDef *a = malloc(sizeof *a);
 	tensorflow__op_def__arg_def__init(a);
-	a->name = xstrdup(s->input_arg[0]->name);
+	a->name = tu_strdup(s->input_arg[0]->name);
 	a->type = TENSORFLOW__DATA_TYPE__DT_FLOAT;
-	s->input_arg = xgrow(s->input_arg, s->n_input_arg, sizeof *s->input_arg);
+	s->input_arg = tu_grow(s->input_arg, s->n_input_arg, sizeof *s->input_arg);
 	s->input_arg[s->n_input_arg++] = a;
 }
 static void fn_dup_name(Tensorflow__SavedModel *sm, const char *d)
@@ -417,27 +394,16 @@ static void self_call(Tensorflow__SavedModel *sm, const char *d)
 {
 	(void)d;
 	Tensorflow__FunctionDef *f = function(sm, "__inference__destroyer_");
-	add_node(f, new_node("again", f->signature->name));
+	add_node(f, tu_node("again", f->signature->name));
 }
 static void mutual_call(Tensorflow__SavedModel *sm, const char *d)
 {
 	(void)d;
 	Tensorflow__FunctionDef *a = function(sm, "__inference__destroyer_"), *b = function(sm, "__inference__creator_");
-	add_node(a, new_node("to_b", b->signature->name));
+	add_node(a, tu_node("to_b", b->signature->name));
 	/* the way back through a func-valued attr, as a PartitionedCall */
-	Tensorflow__NodeDef *n = new_node("to_a", "PartitionedCall");
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = xstrdup("f");
-	e->value = malloc(sizeof *e->value);
-	tensorflow__attr_value__init(e->value);
-	e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
-	e->value->func = malloc(sizeof *e->value->func);
-	tensorflow__name_attr_list__init(e->value->func);
-	e->value->func->name = xstrdup(a->signature->name);
-	n->attr = malloc(sizeof *n->attr);
-	n->attr[0] = e;
-	n->n_attr = 1;
+	Tensorflow__NodeDef *n = tu_node("to_a", "PartitionedCall");
+	tu_add_attr(n, "f", tu_func_attr(a->signature->name));
 	add_node(b, n);
 }
 
@@ -473,8 +439,8 @@ static void long_chain(Tensorflow__SavedModel *sm, const char *d)
 		tensorflow__function_def__init(f);
 		f->signature = malloc(sizeof *f->signature);
 		tensorflow__op_def__init(f->signature);
-		f->signature->name = xstrdup(name);
-		add_node(f, new_node("call", i + 1 < CHAIN ? callee : g_close_chain ? "chain_0" : "NoOp"));
+		f->signature->name = tu_strdup(name);
+		add_node(f, tu_node("call", i + 1 < CHAIN ? callee : g_close_chain ? "chain_0" : "NoOp"));
 		lib->function[base + i] = f;
 	}
 	lib->n_function = base + CHAIN;
@@ -524,8 +490,8 @@ static void main_op_two(Tensorflow__SavedModel *sm, const char *d)
 	for (size_t i = 0; i < mg->n_collection_def; i++)
 		if (!strcmp(mg->collection_def[i]->key, "saved_model_main_op")) {
 			Tensorflow__CollectionDef__NodeList *l = mg->collection_def[i]->value->node_list;
-			l->value = xgrow(l->value, l->n_value, sizeof *l->value);
-			l->value[l->n_value++] = xstrdup("another_op");
+			l->value = tu_grow(l->value, l->n_value, sizeof *l->value);
+			l->value[l->n_value++] = tu_strdup("another_op");
 			return;
 		}
 	fail_msg("no main op");
@@ -628,28 +594,17 @@ static void test_object_graph_and_variables(void **state)
 	char *dir = copy_fixture(TF1);
 	no_variables(NULL, dir);
 	tfshrink_model *m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, NULL, &r))
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
-	char *out = tu_tmp_path("tf1_novars_out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_shrink_report_free(r);
+	tfshrink_shrink_report_free(tu_shrink(m, NULL));
+	tfshrink_model_free(tu_write_reopen(m, "tf1_novars_out", NULL));
 	tfshrink_model_free(m);
-	tfshrink_model_free(expect_open(out, TFSHRINK_OK, NULL, NULL));
-	free(out);
 	free(dir);
 }
 
 /* --------------------------------------------- 15: two meta graphs */
 
-/* A TF2 model with a second meta graph (its own library and object graph)
- * shrinks: the passes edit the first, and neither the second's functions nor
- * the check of its object graph may depend on the first's library. */
-static void test_second_meta_graph_shrinks(void **state)
+/* Appends a copy of the first meta graph, tagged "gpu"; returns it. */
+static Tensorflow__MetaGraphDef *add_meta_graph_copy(Tensorflow__SavedModel *sm)
 {
-	(void)state;
-	char *dir = copy_fixture("keras2_mlp_adam");
-	Tensorflow__SavedModel *sm = load_sm(dir);
 	uint8_t *buf;
 	size_t n;
 	assert_int_equal(tfs_pb_pack(&mg0(sm)->base, &buf, &n), 0);
@@ -657,29 +612,38 @@ static void test_second_meta_graph_shrinks(void **state)
 	assert_int_equal(tfs_pb_unpack(&tensorflow__meta_graph_def__descriptor, buf, n, "copy", (ProtobufCMessage **)&copy), 0);
 	free(buf);
 	Tensorflow__MetaGraphDef__MetaInfoDef *mi = copy->meta_info_def;
-	mi->tags = xgrow(mi->tags, mi->n_tags, sizeof *mi->tags);
-	mi->tags[mi->n_tags++] = xstrdup("gpu");
-	sm->meta_graphs = xgrow(sm->meta_graphs, sm->n_meta_graphs, sizeof *sm->meta_graphs);
+	mi->tags = tu_grow(mi->tags, mi->n_tags, sizeof *mi->tags);
+	mi->tags[mi->n_tags++] = tu_strdup("gpu");
+	sm->meta_graphs = tu_grow(sm->meta_graphs, sm->n_meta_graphs, sizeof *sm->meta_graphs);
 	sm->meta_graphs[sm->n_meta_graphs++] = copy;
-	save_sm(dir, sm);
-	tensorflow__saved_model__free_unpacked(sm, NULL);
+	return copy;
+}
 
+static void gpu_meta_graph(Tensorflow__SavedModel *sm, const char *d)
+{
+	(void)d;
+	add_meta_graph_copy(sm);
+}
+
+/* A TF2 model with a second meta graph (its own library and object graph)
+ * shrinks: the passes edit the first, and neither the second's functions nor
+ * the check of its object graph may depend on the first's library. */
+static void test_second_meta_graph_shrinks(void **state)
+{
+	(void)state;
+	char *dir = edited_copy("keras2_mlp_adam", gpu_meta_graph);
 	tfshrink_model *m = expect_open(dir, TFSHRINK_OK, NULL, NULL);
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, NULL, &r))
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	tfshrink_shrink_report *r = tu_shrink(m, NULL);
 	assert_true(r->bytes_after < r->bytes_before);
-	char *out = tu_tmp_path("two_mg_out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
 	tfshrink_shrink_report_free(r);
-	tfshrink_model_free(m);
 	/* reopening runs the open-time checks: every object graph's functions exist */
-	m = expect_open(out, TFSHRINK_OK, NULL, NULL);
+	char *out;
+	tfshrink_model_free(tu_write_reopen(m, "two_mg_out", &out));
+	tfshrink_model_free(m);
 	Tensorflow__SavedModel *o = load_sm(out);
 	assert_int_equal(o->n_meta_graphs, 2);
 	assert_true(o->meta_graphs[1]->object_graph_def->n_concrete_functions > 0);
 	tensorflow__saved_model__free_unpacked(o, NULL);
-	tfshrink_model_free(m);
 	free(out);
 	free(dir);
 }
@@ -713,15 +677,13 @@ static void test_deep_checkpoint_graph_shrinks(void **state)
 		assert_non_null(r);
 		tensorflow__trackable_object_graph__trackable_object__object_reference__init(r);
 		r->node_id = (int32_t)(base + i);
-		r->local_name = xstrdup("c");
-		parent->children = xgrow(parent->children, parent->n_children, sizeof *parent->children);
+		r->local_name = tu_strdup("c");
+		parent->children = tu_grow(parent->children, parent->n_children, sizeof *parent->children);
 		parent->children[parent->n_children++] = r;
 	}
 	g->n_nodes = base + DEPTH;
 	m->ckpt_graph_dirty = 1;
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, NULL, &r))
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
+	tfshrink_shrink_report *r = tu_shrink(m, NULL);
 	assert_true(r->bytes_after < r->bytes_before);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
@@ -765,44 +727,23 @@ static void test_audit_fixture(void **state)
 }
 
 /* Models without such ops report none: their own savers are not listed. */
-static void audit_clean_under(const char *root, size_t *n)
-{
-	DIR *d = opendir(root);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "audit_readfile"))
-			continue;
-		char *dir = tfs_path_join(root, de->d_name);
-		char *pb = tfs_path_join(dir, "saved_model.pb"), *pbt = tfs_path_join(dir, "saved_model.pbtxt");
-		if (tfs_is_file(pb) || tfs_is_file(pbt)) {
-			tfshrink_model *m;
-			tfshrink_report *r = inspect_dir(dir, &m);
-			if (r->n_audit)
-				fail_msg("%s: audit lists %s", dir, r->audit[0]);
-			tfshrink_report_free(r);
-			tfshrink_model_free(m);
-			(*n)++;
-		}
-		free(pb);
-		free(pbt);
-		free(dir);
-	}
-	closedir(d);
-}
-
 static void test_audit_clean_models(void **state)
 {
 	(void)state;
 	size_t n = 0;
-	char *fx = tu_fixture("");
-	audit_clean_under(fx, &n);
-	free(fx);
-	char *real = tu_realmodel("");
-	if (real)
-		audit_clean_under(real, &n);
-	free(real);
+	tu_models ml = tu_all_models();
+	for (size_t i = 0; i < ml.n; i++) {
+		if (!strcmp(tu_base(ml.dir[i]), "audit_readfile"))
+			continue;
+		tfshrink_model *m;
+		tfshrink_report *r = inspect_dir(ml.dir[i], &m);
+		if (r->n_audit)
+			fail_msg("%s: audit lists %s", ml.dir[i], r->audit[0]);
+		tfshrink_report_free(r);
+		tfshrink_model_free(m);
+		n++;
+	}
+	tu_models_free(&ml);
 	assert_true(n >= 8);
 }
 
@@ -810,12 +751,12 @@ static void test_audit_clean_models(void **state)
 static Tensorflow__NodeDef *put_node(Tensorflow__SavedModel *sm, Tensorflow__FunctionDef *f, const char *name,
                                      const char *op)
 {
-	Tensorflow__NodeDef *n = new_node(name, op);
+	Tensorflow__NodeDef *n = tu_node(name, op);
 	if (f) {
 		add_node(f, n);
 	} else {
 		Tensorflow__GraphDef *g = mg0(sm)->graph_def;
-		g->node = xgrow(g->node, g->n_node, sizeof *g->node);
+		g->node = tu_grow(g->node, g->n_node, sizeof *g->node);
 		g->node[g->n_node++] = n;
 	}
 	return n;
@@ -823,16 +764,7 @@ static Tensorflow__NodeDef *put_node(Tensorflow__SavedModel *sm, Tensorflow__Fun
 
 static void set_attr_s(Tensorflow__NodeDef *n, const char *key, const char *v)
 {
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = xstrdup(key);
-	e->value = malloc(sizeof *e->value);
-	tensorflow__attr_value__init(e->value);
-	e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
-	e->value->s.data = (uint8_t *)xstrdup(v);
-	e->value->s.len = strlen(v);
-	n->attr = xgrow(n->attr, n->n_attr, sizeof *n->attr);
-	n->attr[n->n_attr++] = e;
+	tu_add_attr(n, key, tu_string_attr(v));
 }
 
 /* Edits the model, then checks the audit lists exactly `want` (ops with
@@ -840,11 +772,7 @@ static void set_attr_s(Tensorflow__NodeDef *n, const char *key, const char *v)
 static void audited(const char *fixture, edit_fn fn, const char *const *want_ops, const char *const *want_loc,
                     size_t n_want)
 {
-	char *dir = copy_fixture(fixture);
-	Tensorflow__SavedModel *sm = load_sm(dir);
-	fn(sm, dir);
-	save_sm(dir, sm);
-	tensorflow__saved_model__free_unpacked(sm, NULL);
+	char *dir = edited_copy(fixture, fn);
 	tfshrink_model *m;
 	tfshrink_report *r = inspect_dir(dir, &m);
 	if (r->n_audit != n_want) {
@@ -899,20 +827,9 @@ static void tf2_risky_functions(Tensorflow__SavedModel *sm, const char *d)
 static void second_meta_graph(Tensorflow__SavedModel *sm, const char *d)
 {
 	(void)d;
-	uint8_t *buf;
-	size_t n;
-	assert_int_equal(tfs_pb_pack(&mg0(sm)->base, &buf, &n), 0);
-	Tensorflow__MetaGraphDef *copy = NULL;
-	assert_int_equal(tfs_pb_unpack(&tensorflow__meta_graph_def__descriptor, buf, n, "copy", (ProtobufCMessage **)&copy), 0);
-	free(buf);
-	Tensorflow__GraphDef *g = copy->graph_def;
-	g->node = xgrow(g->node, g->n_node, sizeof *g->node);
-	g->node[g->n_node++] = new_node("drop", "WriteFile");
-	Tensorflow__MetaGraphDef__MetaInfoDef *mi = copy->meta_info_def;
-	mi->tags = xgrow(mi->tags, mi->n_tags, sizeof *mi->tags);
-	mi->tags[mi->n_tags++] = xstrdup("gpu");
-	sm->meta_graphs = xgrow(sm->meta_graphs, sm->n_meta_graphs, sizeof *sm->meta_graphs);
-	sm->meta_graphs[sm->n_meta_graphs++] = copy;
+	Tensorflow__GraphDef *g = add_meta_graph_copy(sm)->graph_def;
+	g->node = tu_grow(g->node, g->n_node, sizeof *g->node);
+	g->node[g->n_node++] = tu_node("drop", "WriteFile");
 }
 
 static void test_audit_ops(void **state)
@@ -925,11 +842,7 @@ static void test_audit_ops(void **state)
 	static const char *const loc2[] = { "__inference__traced_restore_", "__inference_lookup_", "__inference_lookup_" };
 	audited(TF2, tf2_risky_functions, ops2, loc2, 3);
 	/* the second meta graph's finding says which meta graph it is in */
-	char *dir = copy_fixture(TF1);
-	Tensorflow__SavedModel *sm = load_sm(dir);
-	second_meta_graph(sm, dir);
-	save_sm(dir, sm);
-	tensorflow__saved_model__free_unpacked(sm, NULL);
+	char *dir = edited_copy(TF1, second_meta_graph);
 	tfshrink_model *m;
 	tfshrink_report *r = inspect_dir(dir, &m);
 	assert_int_equal(r->n_audit, 1);
@@ -984,21 +897,14 @@ static void corpus_ok(const char *dir, const char *name, const char *audit, int 
 		return;
 	}
 	tfshrink_report_free(r);
-	tfshrink_shrink_report *sr = NULL;
-	if (tfshrink_model_shrink(m, NULL, &sr))
-		fail_msg("%s: shrink: %s", name, tfshrink_error_last()->message);
-	char *out = NULL;
-	assert_true(asprintf(&out, "%s.out", dir) > 0);
-	if (tfshrink_model_write(m, out, NULL))
-		fail_msg("%s: write: %s", name, tfshrink_error_last()->message);
-	tfshrink_shrink_report_free(sr);
-	tfshrink_model_free(m);
-	if (tfshrink_model_open(&m, out, &oo))
-		fail_msg("%s: reopen: %s (%s)", name, tfshrink_error_last()->message,
-		         tfshrink_error_last()->path ? tfshrink_error_last()->path : "-");
+	tfshrink_shrink_report_free(tu_shrink(m, NULL));
+	char *out_name = NULL, *out;
+	assert_true(asprintf(&out_name, "%s.out", name) > 0);
+	tfshrink_model_free(tu_write_reopen(m, out_name, &out));
 	tfshrink_model_free(m);
 	tfs_remove_tree(out);
 	free(out);
+	free(out_name);
 }
 
 static void test_corpus(void **state)

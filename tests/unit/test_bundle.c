@@ -150,22 +150,11 @@ static void free_tts(tt *v, size_t n)
 	free(v);
 }
 
-static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	size_t m = al < bl ? al : bl;
-	int c = m ? memcmp(a, b, m) : 0;
-	return c ? c : (al < bl ? -1 : al > bl);
-}
-
 /* Writes the tensors, in the order given, with the bundle writer. */
 static void write_bundle(const char *prefix, tt *v, size_t n, int num_shards)
 {
-	Tensorflow__VersionDef ver = TENSORFLOW__VERSION_DEF__INIT;
-	ver.producer = 1;
-	Tensorflow__BundleHeaderProto h = TENSORFLOW__BUNDLE_HEADER_PROTO__INIT;
-	h.version = &ver;
 	tfs_bundle_writer w;
-	assert_int_equal(tfs_bundle_writer_open(&w, prefix, num_shards, &h), 0);
+	tu_bundle_writer_open(&w, prefix, num_shards);
 	uint64_t *pos = calloc((size_t)num_shards, sizeof *pos);
 	for (size_t i = 0; i < n; i++) {
 		shape sh;
@@ -213,7 +202,7 @@ static tfs_bundle *check_bundle(const char *prefix, const tt *v, size_t n, int n
 	assert_non_null(b->header->version);
 	assert_int_equal(b->header->version->producer, 1);
 	for (size_t i = 1; i < b->n; i++)
-		assert_true(key_cmp(b->e[i - 1].key, b->e[i - 1].key_len, b->e[i].key, b->e[i].key_len) < 0);
+		assert_true(tu_key_cmp(b->e[i - 1].key, b->e[i - 1].key_len, b->e[i].key, b->e[i].key_len) < 0);
 	for (size_t i = 0; i < n; i++) {
 		const tfs_bundle_entry *e = tfs_bundle_find(b, v[i].key, v[i].key_len);
 		if (!e)
@@ -587,7 +576,7 @@ static void check_real_bundle(const char *model_dir, real_stats *st)
 	closedir(dd);
 	assert_int_equal(files, b->num_shards);
 	for (size_t i = 1; i < b->n; i++)
-		assert_true(key_cmp(b->e[i - 1].key, b->e[i - 1].key_len, b->e[i].key, b->e[i].key_len) < 0);
+		assert_true(tu_key_cmp(b->e[i - 1].key, b->e[i - 1].key_len, b->e[i].key, b->e[i].key_len) < 0);
 	for (size_t i = 0; i < b->n; i++) {
 		const tfs_bundle_entry *e = &b->e[i];
 		st->entries++;
@@ -659,6 +648,8 @@ static void test_real_bundles(void **state)
 
 /* ====================================================== corrupt bundles */
 
+static const float F4[4] = { 1.0f, -2.0f, 3.5f, 0.25f };
+
 /* Writes <name>.index: an optional header and entries (keys given sorted). */
 static void write_index_ex(const char *name, const Tensorflow__BundleHeaderProto *h, const char *const *keys,
                            const Tensorflow__BundleEntryProto *const *e, size_t n)
@@ -701,6 +692,21 @@ static void write_shard(const char *name, int i, int n, const void *data, size_t
 	char file[128];
 	snprintf(file, sizeof file, "%s.data-%05d-of-%05d", name, i, n);
 	tu_write(tu_tmp, file, data, len);
+}
+
+/* A bundle of one shard holding data, with one entry e under key. */
+static void write_one(const char *name, const char *key, const Tensorflow__BundleEntryProto *e, const void *data,
+                      size_t len)
+{
+	write_index(name, 1, key, e);
+	write_shard(name, 0, 1, data, len);
+}
+
+/* A bundle with header h, no entry and an empty shard. */
+static void write_header_only(const char *name, const Tensorflow__BundleHeaderProto *h)
+{
+	write_index_ex(name, h, NULL, NULL, 0);
+	write_shard(name, 0, 1, F4, 0);
 }
 
 static Tensorflow__BundleEntryProto entry(int dtype, Tensorflow__TensorShapeProto *s, int shard, int64_t off,
@@ -755,8 +761,6 @@ static void expect(int rc, int code, const char *needle, const char *file)
 	free(want);
 }
 
-static const float F4[4] = { 1.0f, -2.0f, 3.5f, 0.25f };
-
 static uint32_t crc_of(const void *p, size_t n)
 {
 	return tfs_crc_mask(tfs_crc32c(p, n));
@@ -771,8 +775,7 @@ static void test_corrupt_shards(void **state)
 
 	/* a sane bundle first */
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d4), 0, 0, 16, crc_of(F4, 16));
-	write_index("ok", 1, "w", &e);
-	write_shard("ok", 0, 1, F4, 16);
+	write_one("ok", "w", &e, F4, 16);
 	assert_int_equal(verify_rc("ok"), 0);
 
 	/* missing index */
@@ -790,39 +793,32 @@ static void test_corrupt_shards(void **state)
 
 	/* truncated shard: the tensor runs past its end */
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d4), 0, 0, 16, crc_of(F4, 16));
-	write_index("trunc", 1, "w", &e);
-	write_shard("trunc", 0, 1, F4, 10);
+	write_one("trunc", "w", &e, F4, 10);
 	expect(open_rc("trunc"), TFSHRINK_ECORRUPT, "past the end", "trunc.data-00000-of-00001");
 	assert_int_equal(tfshrink_error_last()->offset, 0);
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d2), 0, 8, 8, crc_of(F4, 8));
-	write_index("trunc2", 1, "w", &e);
-	write_shard("trunc2", 0, 1, F4, 15);
+	write_one("trunc2", "w", &e, F4, 15);
 	expect(open_rc("trunc2"), TFSHRINK_ECORRUPT, "past the end", "trunc2.data-00000-of-00001");
 	assert_int_equal(tfshrink_error_last()->offset, 8);
 	/* offset + size overflowing int64 */
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d2), 0, INT64_MAX - 3, 8, 0);
-	write_index("ovf", 1, "w", &e);
-	write_shard("ovf", 0, 1, F4, 16);
+	write_one("ovf", "w", &e, F4, 16);
 	expect(open_rc("ovf"), TFSHRINK_ECORRUPT, "past the end", "ovf.data-00000-of-00001");
 	/* a shard that is empty */
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d2), 0, 0, 8, 0);
-	write_index("emptyshard", 1, "w", &e);
-	write_shard("emptyshard", 0, 1, F4, 0);
+	write_one("emptyshard", "w", &e, F4, 0);
 	expect(open_rc("emptyshard"), TFSHRINK_ECORRUPT, "past the end", "emptyshard.data-00000-of-00001");
 	/* negative offset / size */
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d2), 0, -8, 8, 0);
-	write_index("negoff", 1, "w", &e);
-	write_shard("negoff", 0, 1, F4, 16);
+	write_one("negoff", "w", &e, F4, 16);
 	expect(open_rc("negoff"), TFSHRINK_ECORRUPT, "negative", "negoff.index");
 
 	/* shard id outside [0, num_shards) */
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d2), 1, 0, 8, 0);
-	write_index("sid", 1, "w", &e);
-	write_shard("sid", 0, 1, F4, 16);
+	write_one("sid", "w", &e, F4, 16);
 	expect(open_rc("sid"), TFSHRINK_ECORRUPT, "shard 1", "sid.index");
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d2), -1, 0, 8, 0);
-	write_index("sidneg", 1, "w", &e);
-	write_shard("sidneg", 0, 1, F4, 16);
+	write_one("sidneg", "w", &e, F4, 16);
 	expect(open_rc("sidneg"), TFSHRINK_ECORRUPT, "shard -1", "sidneg.index");
 
 	/* flipped data byte: opens, fails verification at the tensor's offset */
@@ -831,77 +827,57 @@ static void test_corrupt_shards(void **state)
 	memcpy(flipped + 8, F4, 16);
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d4), 0, 8, 16, crc_of(F4, 16));
 	flipped[8 + 5] ^= 0x10;
-	write_index("flip", 1, "w", &e);
-	write_shard("flip", 0, 1, flipped, sizeof flipped);
+	write_one("flip", "w", &e, flipped, sizeof flipped);
 	expect(verify_rc("flip"), TFSHRINK_ECORRUPT, "checksum does not match", "flip.data-00000-of-00001");
 	assert_int_equal(tfshrink_error_last()->offset, 8);
 	assert_non_null(strstr(tfshrink_error_last()->message, "'w'"));
 	/* a wrong stored CRC is the same failure */
 	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d4), 0, 0, 16, crc_of(F4, 16) ^ 1);
-	write_index("badcrc", 1, "w", &e);
-	write_shard("badcrc", 0, 1, F4, 16);
+	write_one("badcrc", "w", &e, F4, 16);
 	expect(verify_rc("badcrc"), TFSHRINK_ECORRUPT, "checksum", "badcrc.data-00000-of-00001");
 }
+
+/* An entry the index may not hold: opening fails naming <name>.index. */
+typedef struct bad_entry {
+	const char *name;
+	int dtype, nd; /* nd -1: no shape at all */
+	int64_t dims[3], size;
+	int code;
+	const char *needle;
+} bad_entry;
 
 static void test_corrupt_entries(void **state)
 {
 	(void)state;
-	shape sh;
-	Tensorflow__BundleEntryProto e;
-
-	/* negative dimension */
-	int64_t neg[2] = { 2, -1 };
-	e = entry(TFS_DT_FLOAT, mkshape(&sh, 2, neg), 0, 0, 8, 0);
-	write_index("negdim", 1, "w", &e);
-	write_shard("negdim", 0, 1, F4, 16);
-	expect(open_rc("negdim"), TFSHRINK_ECORRUPT, "negative dimension", "negdim.index");
-
-	/* element counts beyond the limit, and beyond int64 */
-	int64_t huge[3] = { (int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 31 };
-	e = entry(TFS_DT_FLOAT, mkshape(&sh, 3, huge), 0, 0, 8, 0);
-	write_index("ovfdims", 1, "w", &e);
-	write_shard("ovfdims", 0, 1, F4, 16);
-	expect(open_rc("ovfdims"), TFSHRINK_ELIMIT, "2^58", "ovfdims.index");
-	int64_t wrap[2] = { INT64_MAX, 2 };
-	e = entry(TFS_DT_INT8, mkshape(&sh, 2, wrap), 0, 0, 8, 0);
-	write_index("wrap", 1, "w", &e);
-	write_shard("wrap", 0, 1, F4, 16);
-	expect(open_rc("wrap"), TFSHRINK_ELIMIT, NULL, "wrap.index");
-	int64_t over[1] = { TFS_MAX_ELEMENTS + 1 };
-	e = entry(TFS_DT_INT8, mkshape(&sh, 1, over), 0, 0, 8, 0);
-	write_index("over", 1, "w", &e);
-	write_shard("over", 0, 1, F4, 16);
-	expect(open_rc("over"), TFSHRINK_ELIMIT, NULL, "over.index");
-	/* exactly at the element limit: accepted as a shape, refused for its size */
-	int64_t lim[1] = { TFS_MAX_ELEMENTS };
-	e = entry(TFS_DT_INT8, mkshape(&sh, 1, lim), 0, 0, 8, 0);
-	write_index("atlimit", 1, "w", &e);
-	write_shard("atlimit", 0, 1, F4, 16);
-	expect(open_rc("atlimit"), TFSHRINK_ECORRUPT, "need", "atlimit.index");
-
-	/* size not elements * dtype size */
-	int64_t d3 = 3;
-	e = entry(TFS_DT_FLOAT, mkshape(&sh, 1, &d3), 0, 0, 8, 0);
-	write_index("size", 1, "w", &e);
-	write_shard("size", 0, 1, F4, 16);
-	expect(open_rc("size"), TFSHRINK_ECORRUPT, "need 12", "size.index");
-	e = entry(TFS_DT_DOUBLE, mkshape(&sh, 1, &d3), 0, 0, 16, 0);
-	write_index("size2", 1, "w", &e);
-	write_shard("size2", 0, 1, F4, 16);
-	expect(open_rc("size2"), TFSHRINK_ECORRUPT, "need 24", "size2.index");
-	e = entry(TFS_DT_INT32, NULL, 0, 0, 0, 0); /* scalar with no bytes */
-	write_index("size3", 1, "w", &e);
-	write_shard("size3", 0, 1, F4, 16);
-	expect(open_rc("size3"), TFSHRINK_ECORRUPT, "need 4", "size3.index");
-
-	/* invalid dtypes */
-	static const int bad_dtypes[] = { 99, TFS_DT_RESOURCE, 0, 101, -1, TFS_DT_LAST + 1 };
-	for (size_t i = 0; i < sizeof bad_dtypes / sizeof *bad_dtypes; i++) {
-		int64_t d1 = 1;
-		e = entry(bad_dtypes[i], mkshape(&sh, 1, &d1), 0, 0, 4, 0);
-		write_index("dtype", 1, "w", &e);
-		write_shard("dtype", 0, 1, F4, 16);
-		expect(open_rc("dtype"), TFSHRINK_ECORRUPT, "invalid dtype", "dtype.index");
+	static const bad_entry bad[] = {
+		{ "negdim", TFS_DT_FLOAT, 2, { 2, -1 }, 8, TFSHRINK_ECORRUPT, "negative dimension" },
+		/* element counts beyond the limit, and beyond int64 */
+		{ "ovfdims", TFS_DT_FLOAT, 3, { (int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 31 }, 8, TFSHRINK_ELIMIT,
+		  "2^58" },
+		{ "wrap", TFS_DT_INT8, 2, { INT64_MAX, 2 }, 8, TFSHRINK_ELIMIT, NULL },
+		{ "over", TFS_DT_INT8, 1, { TFS_MAX_ELEMENTS + 1 }, 8, TFSHRINK_ELIMIT, NULL },
+		/* exactly at the element limit: accepted as a shape, refused for its size */
+		{ "atlimit", TFS_DT_INT8, 1, { TFS_MAX_ELEMENTS }, 8, TFSHRINK_ECORRUPT, "need" },
+		/* size not elements * dtype size */
+		{ "size", TFS_DT_FLOAT, 1, { 3 }, 8, TFSHRINK_ECORRUPT, "need 12" },
+		{ "size2", TFS_DT_DOUBLE, 1, { 3 }, 16, TFSHRINK_ECORRUPT, "need 24" },
+		{ "size3", TFS_DT_INT32, -1, { 0 }, 0, TFSHRINK_ECORRUPT, "need 4" }, /* scalar with no bytes */
+		/* invalid dtypes */
+		{ "dtype", 99, 1, { 1 }, 4, TFSHRINK_ECORRUPT, "invalid dtype" },
+		{ "dtype", TFS_DT_RESOURCE, 1, { 1 }, 4, TFSHRINK_ECORRUPT, "invalid dtype" },
+		{ "dtype", 0, 1, { 1 }, 4, TFSHRINK_ECORRUPT, "invalid dtype" },
+		{ "dtype", 101, 1, { 1 }, 4, TFSHRINK_ECORRUPT, "invalid dtype" },
+		{ "dtype", -1, 1, { 1 }, 4, TFSHRINK_ECORRUPT, "invalid dtype" },
+		{ "dtype", TFS_DT_LAST + 1, 1, { 1 }, 4, TFSHRINK_ECORRUPT, "invalid dtype" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		shape sh;
+		Tensorflow__TensorShapeProto *s = bad[i].nd < 0 ? NULL : mkshape(&sh, bad[i].nd, bad[i].dims);
+		Tensorflow__BundleEntryProto e = entry(bad[i].dtype, s, 0, 0, bad[i].size, 0);
+		write_one(bad[i].name, "w", &e, F4, 16);
+		char index[64];
+		snprintf(index, sizeof index, "%s.index", bad[i].name);
+		expect(open_rc(bad[i].name), bad[i].code, bad[i].needle, index);
 	}
 
 	/* an entry whose value does not parse names its key */
@@ -956,40 +932,33 @@ static void test_corrupt_header(void **state)
 	/* versions: min_consumer 2, bad consumer 1, negative producer */
 	h.num_shards = 1;
 	v.min_consumer = 2;
-	write_index_ex("minc", &h, NULL, NULL, 0);
-	write_shard("minc", 0, 1, F4, 0);
+	write_header_only("minc", &h);
 	expect(open_rc("minc"), TFSHRINK_EUNSUPPORTED, "version 2", "minc.index");
 	v.min_consumer = 1; /* this reader is version 1: fine */
-	write_index_ex("minc1", &h, NULL, NULL, 0);
-	write_shard("minc1", 0, 1, F4, 0);
+	write_header_only("minc1", &h);
 	assert_int_equal(open_rc("minc1"), 0);
 	v.min_consumer = 0;
 	int32_t bad[2] = { 7, 1 };
 	v.n_bad_consumers = 2;
 	v.bad_consumers = bad;
-	write_index_ex("badc", &h, NULL, NULL, 0);
-	write_shard("badc", 0, 1, F4, 0);
+	write_header_only("badc", &h);
 	expect(open_rc("badc"), TFSHRINK_EUNSUPPORTED, "version 1", "badc.index");
 	v.n_bad_consumers = 0;
 	v.bad_consumers = NULL;
 	v.producer = -1;
-	write_index_ex("prod", &h, NULL, NULL, 0);
-	write_shard("prod", 0, 1, F4, 0);
+	write_header_only("prod", &h);
 	expect(open_rc("prod"), TFSHRINK_EUNSUPPORTED, "producer", "prod.index");
 	v.producer = 1;
 
 	/* endianness: big-endian bundles are refused, unknown values are corrupt */
 	h.endianness = TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__BIG;
-	write_index_ex("big", &h, NULL, NULL, 0);
-	write_shard("big", 0, 1, F4, 0);
+	write_header_only("big", &h);
 	expect(open_rc("big"), TFSHRINK_EUNSUPPORTED, "big-endian", "big.index");
 	h.endianness = (Tensorflow__BundleHeaderProto__Endianness)7;
-	write_index_ex("endian7", &h, NULL, NULL, 0);
-	write_shard("endian7", 0, 1, F4, 0);
+	write_header_only("endian7", &h);
 	expect(open_rc("endian7"), TFSHRINK_ECORRUPT, "unknown endianness 7", "endian7.index");
 	h.endianness = TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__LITTLE;
-	write_index_ex("little", &h, NULL, NULL, 0);
-	write_shard("little", 0, 1, F4, 0);
+	write_header_only("little", &h);
 	assert_int_equal(open_rc("little"), 0);
 
 	/* a header that does not parse */
@@ -1034,8 +1003,7 @@ static void test_corrupt_strings(void **state)
 	memset(file, 0x55, 4);
 	memcpy(file + 4, enc, (size_t)en);
 	e = entry(TFS_DT_STRING, mkshape(&sh, 0, NULL), 0, 4, (int64_t)en, crc);
-	write_index("s", 1, "s", &e);
-	write_shard("s", 0, 1, file, 4 + en);
+	write_one("s", "s", &e, file, 4 + en);
 	assert_int_equal(verify_rc("s"), 0);
 
 	/* bogus varint length: 1000 bytes claimed, 3 present (length CRC right) */
@@ -1046,14 +1014,12 @@ static void test_corrupt_strings(void **state)
 	tfs_put_u32le(bogus + bl, tfs_crc_mask(tfs_crc32c(le, 4)));
 	memcpy(bogus + bl + 4, "abc", 3);
 	e = entry(TFS_DT_STRING, mkshape(&sh, 0, NULL), 0, 0, (int64_t)(bl + 7), crc);
-	write_index("bogus", 1, "s", &e);
-	write_shard("bogus", 0, 1, bogus, bl + 7);
+	write_one("bogus", "s", &e, bogus, bl + 7);
 	expect(verify_rc("bogus"), TFSHRINK_ECORRUPT, "more than", "bogus.data-00000-of-00001");
 	/* a length that does not fit 64 bits */
 	static const uint8_t v11[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0, 0, 0 };
 	e = entry(TFS_DT_STRING, mkshape(&sh, 0, NULL), 0, 0, sizeof v11, crc);
-	write_index("v11", 1, "s", &e);
-	write_shard("v11", 0, 1, v11, sizeof v11);
+	write_one("v11", "s", &e, v11, sizeof v11);
 	expect(verify_rc("v11"), TFSHRINK_ECORRUPT, NULL, "v11.data-00000-of-00001");
 	/* a length close to 2^64, which must not wrap the running total */
 	uint8_t wrap[32];
@@ -1062,44 +1028,37 @@ static void test_corrupt_strings(void **state)
 	memset(wrap + wl, 0, 8);
 	int64_t d2 = 2;
 	e = entry(TFS_DT_STRING, mkshape(&sh, 1, &d2), 0, 0, (int64_t)(wl + 8), crc);
-	write_index("wrap", 1, "s", &e);
-	write_shard("wrap", 0, 1, wrap, wl + 8);
+	write_one("wrap", "s", &e, wrap, wl + 8);
 	expect(verify_rc("wrap"), TFSHRINK_ECORRUPT, "more than", "wrap.data-00000-of-00001");
 
 	/* wrong length checksum */
 	memcpy(file, enc, (size_t)en);
 	file[1] ^= 0x01;
 	e = entry(TFS_DT_STRING, mkshape(&sh, 0, NULL), 0, 0, (int64_t)en, crc);
-	write_index("lcrc", 1, "s", &e);
-	write_shard("lcrc", 0, 1, file, en);
+	write_one("lcrc", "s", &e, file, en);
 	expect(verify_rc("lcrc"), TFSHRINK_ECORRUPT, "length checksum", "lcrc.data-00000-of-00001");
 	assert_int_equal(tfshrink_error_last()->offset, 1);
 
 	/* string bytes changed: the entry checksum catches it */
 	memcpy(file, enc, (size_t)en);
 	file[6] = 'X';
-	write_index("sbytes", 1, "s", &e);
-	write_shard("sbytes", 0, 1, file, en);
+	write_one("sbytes", "s", &e, file, en);
 	expect(verify_rc("sbytes"), TFSHRINK_ECORRUPT, "checksum does not match", "sbytes.data-00000-of-00001");
 
 	/* cut before the length checksum; strings past the entry */
 	e = entry(TFS_DT_STRING, mkshape(&sh, 0, NULL), 0, 0, 3, crc);
-	write_index("cut", 1, "s", &e);
-	write_shard("cut", 0, 1, enc, en);
+	write_one("cut", "s", &e, enc, en);
 	expect(verify_rc("cut"), TFSHRINK_ECORRUPT, NULL, "cut.data-00000-of-00001");
 	e = entry(TFS_DT_STRING, mkshape(&sh, 0, NULL), 0, 0, 7, crc);
-	write_index("cut2", 1, "s", &e);
-	write_shard("cut2", 0, 1, enc, en);
+	write_one("cut2", "s", &e, enc, en);
 	expect(verify_rc("cut2"), TFSHRINK_ECORRUPT, "past the entry", "cut2.data-00000-of-00001");
 	/* more elements in the shape than lengths stored */
 	e = entry(TFS_DT_STRING, mkshape(&sh, 1, &d2), 0, 0, (int64_t)en, crc);
-	write_index("count", 1, "s", &e);
-	write_shard("count", 0, 1, enc, en);
+	write_one("count", "s", &e, enc, en);
 	expect(verify_rc("count"), TFSHRINK_ECORRUPT, NULL, "count.data-00000-of-00001");
 	/* an empty string entry in an empty shard */
 	e = entry(TFS_DT_STRING, mkshape(&sh, 0, NULL), 0, 0, 0, crc);
-	write_index("nil", 1, "s", &e);
-	write_shard("nil", 0, 1, enc, 0);
+	write_one("nil", "s", &e, enc, 0);
 	expect(verify_rc("nil"), TFSHRINK_ECORRUPT, NULL, "nil.data-00000-of-00001");
 	free(enc);
 }

@@ -4,7 +4,6 @@
  * policy, after edits, and where TensorFlow would refuse. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +16,6 @@
 #include "pbio.h"
 #include "tensorflow.pb-c.h"
 #include "tfshrink.h"
-
-static tfshrink_model *open_model(const char *dir)
-{
-	tfshrink_model *m = NULL;
-	if (tfshrink_model_open(&m, dir, NULL))
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
 
 static Tensorflow__FingerprintDef *parse_fp(const uint8_t *b, size_t n)
 {
@@ -95,43 +86,39 @@ static void assert_same_hashes(const char *what, const Tensorflow__FingerprintDe
 
 /* ------------------------------------------------------------ the oracle */
 
+static int g_checked;
+
+static void check_fixture_fp(const char *dir, const char *name)
+{
+	char *fpp = tu_join(dir, "fingerprint.pb");
+	if (tfs_is_file(fpp)) {
+		tfshrink_model *m = tu_open(dir, 0);
+		Tensorflow__FingerprintDef *want = read_fp(dir), *got = compute_fp(m, dir);
+		assert_same_hashes(name, got, want);
+		assert_non_null(got->version);
+		assert_non_null(want->version);
+		assert_int_equal(got->version->producer, want->version->producer);
+		assert_int_equal(got->version->producer, 4);
+		assert_int_equal(got->version->min_consumer, 0);
+		assert_uuid(got->uuid);
+		assert_string_not_equal(got->uuid, want->uuid);
+		print_fp(name, got);
+		tensorflow__fingerprint_def__free_unpacked(want, NULL);
+		tensorflow__fingerprint_def__free_unpacked(got, NULL);
+		tfshrink_model_free(m);
+		g_checked++;
+	}
+	free(fpp);
+}
+
 /* Every committed fixture with a fingerprint.pb: all fields but the uuid are
  * what TF 2.21 stored when it saved the model. */
 static void test_fixtures_match_tensorflow(void **state)
 {
 	(void)state;
-	char *root = tu_fixture("");
-	DIR *d = opendir(root);
-	assert_non_null(d);
-	struct dirent *de;
-	int checked = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *dir = tu_join(root, de->d_name), *fpp = tu_join(dir, "fingerprint.pb");
-		if (tfs_is_dir(dir) && tfs_is_file(fpp)) {
-			tfshrink_model *m = open_model(dir);
-			Tensorflow__FingerprintDef *want = read_fp(dir), *got = compute_fp(m, dir);
-			assert_same_hashes(de->d_name, got, want);
-			assert_non_null(got->version);
-			assert_non_null(want->version);
-			assert_int_equal(got->version->producer, want->version->producer);
-			assert_int_equal(got->version->producer, 4);
-			assert_int_equal(got->version->min_consumer, 0);
-			assert_uuid(got->uuid);
-			assert_string_not_equal(got->uuid, want->uuid);
-			print_fp(de->d_name, got);
-			tensorflow__fingerprint_def__free_unpacked(want, NULL);
-			tensorflow__fingerprint_def__free_unpacked(got, NULL);
-			tfshrink_model_free(m);
-			checked++;
-		}
-		free(fpp);
-		free(dir);
-	}
-	closedir(d);
-	free(root);
-	assert_true(checked >= 7);
+	g_checked = 0;
+	tu_each_fixture(check_fixture_fp);
+	assert_true(g_checked >= 7);
 }
 
 /* A TF1 SavedModelBuilder model has no fingerprint.pb; these values are what
@@ -141,7 +128,7 @@ static void test_tf1_fixture_against_tensorflow(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__FingerprintDef *got = compute_fp(m, dir), want = TENSORFLOW__FINGERPRINT_DEF__INIT;
 	want.saved_model_checksum = 6036463061069990669u;
 	want.graph_def_program_hash = 172756410173011941u;
@@ -167,7 +154,7 @@ static void test_tf211_real_model(void **state)
 		print_message("shared real models absent: skipped\n");
 		return;
 	}
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__FingerprintDef *want = read_fp(dir), *got = compute_fp(m, dir);
 	assert_true(got->graph_def_program_hash == want->graph_def_program_hash);
 	assert_true(got->saved_object_graph_hash == want->saved_object_graph_hash);
@@ -227,7 +214,7 @@ static void test_regularized_parts(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tfmodule_multi_sig");
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__FingerprintDef *base = compute_fp(m, dir);
 	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
 
@@ -263,7 +250,7 @@ static void test_regularized_parts(void **state)
 
 	/* TF1: a string Const's value is erased, a float Const's is not */
 	dir = tu_fixture("tf1_adam_builder");
-	m = open_model(dir);
+	m = tu_open(dir, 0);
 	base = compute_fp(m, dir);
 	g = m->sm->meta_graphs[0]->graph_def;
 	Tensorflow__NodeDef *sc = NULL, *fc = NULL;
@@ -309,7 +296,7 @@ static void test_map_order(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tfmodule_multi_sig");
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__FingerprintDef *base = compute_fp(m, dir);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	assert_true(mg->n_signature_def >= 2);
@@ -358,7 +345,7 @@ static void write_checked(tfshrink_model *m, const char *out)
  * written files gives the same hashes. */
 static void assert_fp_matches_dir(const char *out, const Tensorflow__FingerprintDef *f)
 {
-	tfshrink_model *w = open_model(out);
+	tfshrink_model *w = tu_open(out, 0);
 	Tensorflow__FingerprintDef *again = compute_fp(w, out);
 	assert_same_hashes(out, again, f);
 	tensorflow__fingerprint_def__free_unpacked(again, NULL);
@@ -370,19 +357,14 @@ static void test_write_policies(void **state)
 	(void)state;
 	char *dir = tu_fixture("keras2_mlp_adam");
 	char *fpin = tu_join(dir, "fingerprint.pb");
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__FingerprintDef *in = read_fp(dir);
 
 	/* default: unchanged output, the input's file is still exact: kept */
 	char *out = tu_tmp_path("keep");
 	write_checked(m, out);
 	char *fpout = tu_join(out, "fingerprint.pb");
-	size_t na, nb;
-	uint8_t *a = tu_read(fpin, &na), *b = tu_read(fpout, &nb);
-	assert_int_equal(na, nb);
-	assert_memory_equal(a, b, na);
-	free(a);
-	free(b);
+	assert_true(tu_same_file(fpin, fpout));
 	free(fpout);
 	free(out);
 
@@ -417,8 +399,7 @@ static void test_write_policies(void **state)
 static void test_write_no_input_fingerprint(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	m->fingerprint_policy = TFS_FP_RECOMPUTE;
 	char *out = tu_tmp_path("tf1"), *fpout = tu_join(out, "fingerprint.pb");
 	write_checked(m, out);
@@ -426,7 +407,6 @@ static void test_write_no_input_fingerprint(void **state)
 	free(fpout);
 	free(out);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* Removing a signature: under the default policy the fingerprint is now
@@ -436,7 +416,7 @@ static void test_write_after_edit(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tfmodule_multi_sig");
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__FingerprintDef *in = read_fp(dir);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	size_t k = mg->n_signature_def;
@@ -491,8 +471,7 @@ static void test_write_after_edit(void **state)
 static void test_name_without_uid(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(dir);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
 	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	assert_true(og && og->n_concrete_functions > 0);
 	char *old = og->concrete_functions[0]->key, *name = NULL;
@@ -530,7 +509,6 @@ static void test_name_without_uid(void **state)
 	og->concrete_functions[0]->key = old;
 	free(name);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 int main(void)

@@ -31,12 +31,6 @@ static const char *errpath(void)
 	return p ? p : "-";
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /* ------------------------------------------------- an independent walk */
 
 typedef struct flist {
@@ -107,16 +101,6 @@ static ssize_t fl_find(const flist *f, const char *rel)
 	return -1;
 }
 
-static int same_file(const char *a, const char *b)
-{
-	size_t na, nb;
-	uint8_t *x = tu_read(a, &na), *y = tu_read(b, &nb);
-	int same = na == nb && (na == 0 || !memcmp(x, y, na));
-	free(x);
-	free(y);
-	return same;
-}
-
 /* Entries of a directory (not recursive), sorted, as one string. */
 static char *listing(const char *dir)
 {
@@ -148,55 +132,6 @@ static int has_temp_entries(const char *dir)
 
 /* ------------------------------------------------------------ models */
 
-typedef struct model_list {
-	char **dir;
-	size_t n;
-} model_list;
-
-static void add_models_under(model_list *ml, const char *root)
-{
-	struct dirent **names;
-	int n = scandir(root, &names, NULL, alphasort);
-	if (n < 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		char *p = tu_join(root, names[i]->d_name);
-		char *pb = tu_join(p, "saved_model.pb"), *pbt = tu_join(p, "saved_model.pbtxt");
-		if (names[i]->d_name[0] != '.' && tfs_is_dir(p) && (tfs_is_file(pb) || tfs_is_file(pbt))) {
-			ml->dir = realloc(ml->dir, (ml->n + 1) * sizeof *ml->dir);
-			ml->dir[ml->n++] = p;
-		} else {
-			free(p);
-		}
-		free(pb);
-		free(pbt);
-		free(names[i]);
-	}
-	free(names);
-}
-
-/* Every committed fixture model, then every shared real model. */
-static model_list all_models(void)
-{
-	model_list ml = { 0 };
-	char *fx = tu_fixture("");
-	add_models_under(&ml, fx);
-	free(fx);
-	char *real = tu_realmodel("");
-	if (real) {
-		add_models_under(&ml, real);
-		free(real);
-	}
-	return ml;
-}
-
-static void ml_free(model_list *ml)
-{
-	for (size_t i = 0; i < ml->n; i++)
-		free(ml->dir[i]);
-	free(ml->dir);
-}
-
 static int has_object_graph(const char *dir)
 {
 	char *prefix = tu_join(dir, "variables/variables");
@@ -214,16 +149,24 @@ static int has_object_graph(const char *dir)
 	return has;
 }
 
-/* A writable copy of the first model with an object graph in its
- * checkpoint; NULL when there is none. */
-static char *copy_of_model_with_object_graph(const char *name)
+static int has_variables(const char *dir)
 {
-	model_list ml = all_models();
+	char *idx = tu_join(dir, "variables/variables.index");
+	int has = tfs_is_file(idx);
+	free(idx);
+	return has;
+}
+
+/* A writable copy, at tu_tmp/name, of the first model that `has`; NULL when
+ * there is none. */
+static char *copy_first(int (*has)(const char *dir), const char *name)
+{
+	tu_models ml = tu_all_models();
 	char *out = NULL;
 	for (size_t i = 0; i < ml.n && !out; i++)
-		if (has_object_graph(ml.dir[i]))
+		if (has(ml.dir[i]))
 			out = tu_copy_model(ml.dir[i], name);
-	ml_free(&ml);
+	tu_models_free(&ml);
 	return out;
 }
 
@@ -409,15 +352,11 @@ static int compare_bundles(const char *in, const char *out, rt_stats *st)
 
 static void roundtrip_one(const char *in, rt_stats *st)
 {
-	const char *name = strrchr(in, '/') + 1;
-	tfshrink_model *m = NULL;
-	int rc = tfshrink_model_open(&m, in, NULL);
-	if (rc)
-		fail_msg("open %s: %s (%s)", in, tfshrink_error_last()->message, errpath());
+	const char *name = tu_base(in);
+	tfshrink_model *m = tu_open(in, 0);
 	check_inspect(m, in); /* (d) on the input */
 	char *out = tu_tmp_path(name);
-	rc = tfshrink_model_write(m, out, NULL);
-	if (rc)
+	if (tfshrink_model_write(m, out, NULL))
 		fail_msg("write %s: %s (%s)", in, tfshrink_error_last()->message, errpath());
 	st->models++;
 
@@ -470,7 +409,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 	int index_changed = 0, shards = 0;
 	if (tfs_is_file(idx_in)) {
 		assert_true(tfs_is_file(idx_out));
-		if (same_file(idx_in, idx_out)) {
+		if (tu_same_file(idx_in, idx_out)) {
 			st->index_identical++;
 		} else {
 			size_t n;
@@ -505,7 +444,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 		if (!strcmp(fi.rel[i], "fingerprint.pb"))
 			st->fingerprints_kept++;
 		char *a = tu_join(in, fi.rel[i]), *b = tu_join(out, fi.rel[i]);
-		if (!same_file(a, b))
+		if (!tu_same_file(a, b))
 			fail_msg("%s: %s differs", name, fi.rel[i]);
 		free(a);
 		free(b);
@@ -517,12 +456,7 @@ static void roundtrip_one(const char *in, rt_stats *st)
 	fl_free(&fo);
 
 	/* (e) the output opens with every checksum verified; (d) on the output */
-	tfshrink_model *m2 = NULL;
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = 1;
-	rc = tfshrink_model_open(&m2, out, &oo);
-	if (rc)
-		fail_msg("reopen %s: %s (%s)", out, tfshrink_error_last()->message, errpath());
+	tfshrink_model *m2 = tu_open(out, 1);
 	check_inspect(m2, out);
 	tfshrink_model_free(m2);
 	tfshrink_model_free(m);
@@ -533,9 +467,9 @@ static void roundtrip_one(const char *in, rt_stats *st)
 static void test_roundtrip_all(void **state)
 {
 	(void)state;
-	model_list ml = all_models();
+	tu_models ml = tu_all_models();
 	if (ml.n == 0) {
-		ml_free(&ml);
+		tu_models_free(&ml);
 		skip();
 	}
 	rt_stats st = { 0 };
@@ -546,35 +480,18 @@ static void test_roundtrip_all(void **state)
 	              st.models, st.pb_identical, st.pb_reordered, st.pb_text, st.index_identical, st.index_snappy,
 	              st.entries, st.fingerprints_kept, st.fingerprints_dropped);
 	assert_int_equal(st.models, ml.n);
-	ml_free(&ml);
+	tu_models_free(&ml);
 }
 
 /* ========================================================== refusals */
 
-static char *first_model(void)
-{
-	model_list ml = all_models();
-	char *p = NULL;
-	for (size_t i = 0; i < ml.n && !p; i++) {
-		char *idx = tu_join(ml.dir[i], "variables/variables.index");
-		if (tfs_is_file(idx))
-			p = strdup(ml.dir[i]);
-		free(idx);
-	}
-	ml_free(&ml);
-	return p;
-}
-
 static void test_refusals(void **state)
 {
 	(void)state;
-	char *src = first_model();
-	if (!src)
+	char *in = copy_first(has_variables, "in");
+	if (!in)
 		skip();
-	char *in = tu_copy_model(src, "in");
-	free(src);
-	tfshrink_model *m = NULL;
-	assert_int_equal(tfshrink_model_open(&m, in, NULL), 0);
+	tfshrink_model *m = tu_open(in, 0);
 	char *in_list = listing(in);
 	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
 
@@ -616,11 +533,7 @@ static void test_refusals(void **state)
 		         (unsigned)(st_var.st_mode & 07777));
 	free(vd);
 	assert_false(has_temp_entries(tu_tmp));
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = 1;
-	tfshrink_model *m2 = NULL;
-	assert_int_equal(tfshrink_model_open(&m2, out, &oo), 0);
-	tfshrink_model_free(m2);
+	tfshrink_model_free(tu_open(out, 1));
 	/* twice in a row */
 	assert_int_equal(tfshrink_model_write(m, out, &wo), 0);
 	assert_false(has_temp_entries(tu_tmp));
@@ -712,11 +625,9 @@ static int cancel_cb(const char *phase, uint64_t done, uint64_t total, void *pay
 static void test_failure_leaves_nothing(void **state)
 {
 	(void)state;
-	char *src = first_model();
-	if (!src)
+	char *in = copy_first(has_variables, "in");
+	if (!in)
 		skip();
-	char *in = tu_copy_model(src, "in");
-	free(src);
 
 	/* flip a byte inside the largest numeric tensor */
 	char *prefix = tu_join(in, "variables/variables");
@@ -775,10 +686,8 @@ static void test_failure_leaves_nothing(void **state)
 	tfshrink_model_free(m);
 
 	/* a cancelled write leaves nothing either */
-	char *src2 = first_model();
-	char *in2 = tu_copy_model(src2, "in2");
-	free(src2);
-	assert_int_equal(tfshrink_model_open(&m, in2, NULL), 0);
+	char *in2 = copy_first(has_variables, "in2");
+	m = tu_open(in2, 0);
 	int calls = 0;
 	tfshrink_write_options wc = TFSHRINK_WRITE_OPTIONS_INIT;
 	wc.progress = cancel_cb;
@@ -879,19 +788,17 @@ static void test_open_errors(void **state)
 	expect_open_error(empty, TFSHRINK_ENOTFOUND, "saved_model.pb", "empty");
 	free(empty);
 
-	char *src = first_model();
-	if (!src)
-		skip();
 	/* truncated saved_model.pb */
-	char *in = tu_copy_model(src, "trunc");
-	free(src);
+	char *in = copy_first(has_variables, "trunc");
+	if (!in)
+		skip();
 	char *pb = tu_join(in, "saved_model.pb");
 	size_t n;
 	uint8_t *d = tu_read(pb, &n);
 	assert_true(n > 16);
 	tu_write(in, "saved_model.pb", d, n / 2);
 	expect_open_error(in, TFSHRINK_ECORRUPT, NULL, "/saved_model.pb");
-	assert_true(ends_with(tfshrink_error_last()->path, "/saved_model.pb"));
+	assert_true(tu_ends_with(tfshrink_error_last()->path, "/saved_model.pb"));
 	assert_string_equal(tfshrink_error_last()->path, pb);
 	tu_write(in, "saved_model.pb", d, n - 1);
 	expect_open_error(in, TFSHRINK_ECORRUPT, NULL, "/saved_model.pb");
@@ -904,7 +811,7 @@ static void test_open_errors(void **state)
 	free(in);
 
 	/* the checkpoint's object graph stored as int32 */
-	char *og = copy_of_model_with_object_graph("og_int32");
+	char *og = copy_first(has_object_graph, "og_int32");
 	if (!og)
 		skip();
 	static const uint8_t four[4] = { 1, 0, 0, 0 };
@@ -913,7 +820,7 @@ static void test_open_errors(void **state)
 	free(og);
 
 	/* a string that is not a TrackableObjectGraph */
-	og = copy_of_model_with_object_graph("og_junk");
+	og = copy_first(has_object_graph, "og_junk");
 	static const uint8_t junk[] = { 0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01 }; /* nodes: 4 GiB promised */
 	const uint8_t *sp = junk;
 	uint64_t sl = sizeof junk;
@@ -927,7 +834,7 @@ static void test_open_errors(void **state)
 	free(og);
 
 	/* ... and one whose string is stored with a bad checksum */
-	og = copy_of_model_with_object_graph("og_crc");
+	og = copy_first(has_object_graph, "og_crc");
 	static const uint8_t empty_graph[] = { 0 };
 	sp = empty_graph;
 	sl = 0;

@@ -5,7 +5,6 @@
  * kept, and assets.extra/ stays unless drop_assets_extra. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,45 +12,6 @@
 #include "fsutil.h"
 #include "model_internal.h"
 #include "tfshrink.h"
-
-static tfshrink_shrink_options only(const char *name)
-{
-	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
-	int found = 0;
-	for (size_t i = 0; i < tfshrink_pass_count(); i++) {
-		if (strcmp(tfshrink_pass_name(i), name))
-			o.skip |= (uint64_t)1 << i;
-		else
-			found = 1;
-	}
-	assert_true(found);
-	return o;
-}
-
-static const tfshrink_pass_result *result_of(const tfshrink_shrink_report *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_passes; i++)
-		if (!strcmp(r->passes[i].name, name))
-			return &r->passes[i];
-	fail_msg("no pass %s in the report", name);
-	return NULL;
-}
-
-static tfshrink_model *open_dir(const char *dir)
-{
-	tfshrink_model *m = NULL;
-	if (tfshrink_model_open(&m, dir, NULL) < 0)
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
-
-static int has_file(const tfshrink_model *m, const char *rel)
-{
-	for (size_t i = 0; i < m->n_files; i++)
-		if (!strcmp(m->files[i].rel, rel))
-			return 1;
-	return 0;
-}
 
 /* Filenames of every AssetFileDef: asset_file_def first, then the collection's. */
 static size_t asset_names(const tfshrink_model *m, char **out, size_t cap)
@@ -106,9 +66,7 @@ static const char model_txt[] =
 
 static char *make_model(const char *name)
 {
-	char *dir = tu_tmp_path(name);
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", model_txt, sizeof model_txt - 1);
+	char *dir = tu_pbtxt_model(name, model_txt);
 	tu_write(dir, "assets/a.txt", "same\n", 5);
 	tu_write(dir, "assets/b.txt", "same\n", 5);       /* identical to a.txt */
 	tu_write(dir, "assets/c.txt", "other\n", 6);
@@ -124,16 +82,16 @@ static char *make_model(const char *name)
 
 static void check_files(const tfshrink_model *m, int extra)
 {
-	assert_true(has_file(m, "assets/a.txt"));
-	assert_false(has_file(m, "assets/b.txt"));
-	assert_true(has_file(m, "assets/c.txt"));
-	assert_true(has_file(m, "assets/d.txt"));
-	assert_false(has_file(m, "assets/unused.txt"));
-	assert_false(has_file(m, "assets/sub/unused2.txt"));
-	assert_false(has_file(m, "assets/a.txt.bak"));
-	assert_true(has_file(m, "assets/dir/x.txt"));
-	assert_true(has_file(m, "assets/dir/y.txt"));
-	assert_int_equal(has_file(m, "assets.extra/tf_serving_warmup_requests"), extra);
+	assert_true(tu_has_file(m, "assets/a.txt"));
+	assert_false(tu_has_file(m, "assets/b.txt"));
+	assert_true(tu_has_file(m, "assets/c.txt"));
+	assert_true(tu_has_file(m, "assets/d.txt"));
+	assert_false(tu_has_file(m, "assets/unused.txt"));
+	assert_false(tu_has_file(m, "assets/sub/unused2.txt"));
+	assert_false(tu_has_file(m, "assets/a.txt.bak"));
+	assert_true(tu_has_file(m, "assets/dir/x.txt"));
+	assert_true(tu_has_file(m, "assets/dir/y.txt"));
+	assert_int_equal(tu_has_file(m, "assets.extra/tf_serving_warmup_requests"), extra);
 	char *names[16];
 	size_t n = asset_names(m, names, 16);
 	assert_int_equal(n, 6);
@@ -149,13 +107,11 @@ static void check_files(const tfshrink_model *m, int extra)
 static void run_handmade(int drop_extra)
 {
 	char *dir = make_model(drop_extra ? "in-x" : "in");
-	tfshrink_model *m = open_dir(dir);
-	tfshrink_shrink_options o = only("assets");
+	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_shrink_options o = tu_only("assets");
 	o.drop_assets_extra = drop_extra;
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, &o, &r) < 0)
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
-	const tfshrink_pass_result *p = result_of(r, "assets");
+	tfshrink_shrink_report *r = tu_shrink(m, &o);
+	const tfshrink_pass_result *p = tu_pass_result(r, "assets");
 	assert_int_equal(p->items, 3 + 1 + drop_extra); /* unused.txt, unused2.txt, a.txt.bak; b.txt; assets.extra */
 	assert_non_null(strstr(p->summary, "3 unreferenced asset file(s), 1 identical asset file(s) merged"));
 	assert_true(p->bytes_saved >= 5 + 1 + 5 + 5 - 2);
@@ -163,18 +119,12 @@ static void run_handmade(int drop_extra)
 	for (size_t i = 0; i < r->n_notes; i++)
 		noted |= strstr(r->notes[i], "3 file(s) under assets/") != NULL;
 	assert_true(noted);
-	char *out = tu_tmp_path(drop_extra ? "out-x" : "out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_model *o2 = open_dir(out);
+	tfshrink_model *o2 = tu_write_reopen(m, drop_extra ? "out-x" : "out", NULL);
 	check_files(o2, !drop_extra);
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < o2->n_files; i++)
-		bytes += o2->files[i].size;
-	assert_int_equal(bytes, r->bytes_after);
+	assert_int_equal(tu_model_bytes(o2), r->bytes_after);
 	tfshrink_model_free(o2);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
-	free(out);
 	free(dir);
 }
 
@@ -196,14 +146,14 @@ static void test_bad_collection(void **state)
 {
 	(void)state;
 	char *dir = make_model("bad");
-	tfshrink_model *m = open_dir(dir);
+	tfshrink_model *m = tu_open(dir, 0);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	Tensorflow__Any *a = mg->collection_def[0]->value->any_list->value[0];
 	free(a->value.data);
 	a->value.data = malloc(2);
 	memcpy(a->value.data, "\377\377", 2);
 	a->value.len = 2;
-	tfshrink_shrink_options o = only("assets");
+	tfshrink_shrink_options o = tu_only("assets");
 	tfshrink_shrink_report *r = NULL;
 	tu_assert_error(tfshrink_model_shrink(m, &o, &r), TFSHRINK_ECORRUPT, "not an AssetFileDef");
 	tfshrink_model_free(m);
@@ -212,96 +162,49 @@ static void test_bad_collection(void **state)
 
 /* ------------------------------------------- fixtures and real models */
 
-static void check_model(const char *dir, const char *name)
+static void check_run(const tu_pass_run *run)
 {
-	tfshrink_model *in = open_dir(dir), *m = open_dir(dir);
-	tfshrink_shrink_options o = only("assets");
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, &o, &r) < 0) {
-		tfshrink_model *plain = open_dir(dir);
-		tfshrink_shrink_options none = TFSHRINK_SHRINK_OPTIONS_INIT;
-		none.skip = ~(uint64_t)0;
-		tfshrink_shrink_report *r0 = NULL;
-		if (tfshrink_model_shrink(plain, &none, &r0) == 0)
-			fail_msg("%s: shrink failed: %s", name, tfshrink_error_last()->message);
-		tfshrink_model_free(plain);
-		tfshrink_model_free(in);
-		tfshrink_model_free(m);
-		return;
-	}
-	char *out = tu_tmp_path(name);
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_model *w = open_dir(out);
 	/* every AssetFileDef names a file of the output with the original's contents */
 	char *before[64], *after[64];
-	size_t nb = asset_names(in, before, 64), na = asset_names(w, after, 64);
+	size_t nb = asset_names(run->in, before, 64), na = asset_names(run->w, after, 64);
 	assert_int_equal(nb, na);
 	for (size_t i = 0; i < na; i++) {
 		char rel_a[4096], rel_b[4096];
 		snprintf(rel_a, sizeof rel_a, "assets/%s", after[i]);
 		snprintf(rel_b, sizeof rel_b, "assets/%s", before[i]);
-		char *pa = tfs_path_join(out, rel_a), *pb = tfs_path_join(dir, rel_b);
-		if (tfs_is_file(pb)) {
-			size_t la, lb;
-			uint8_t *da = tu_read(pa, &la), *db = tu_read(pb, &lb);
-			assert_int_equal(la, lb);
-			assert_memory_equal(da, db, la);
-			free(da);
-			free(db);
-		}
+		char *pa = tfs_path_join(run->out, rel_a), *pb = tfs_path_join(run->dir, rel_b);
+		if (tfs_is_file(pb) && !tu_same_file(pa, pb))
+			fail_msg("%s: %s does not hold what %s held", run->name, pa, pb);
 		free(pa);
 		free(pb);
 	}
 	free_names(before, nb);
 	free_names(after, na);
 	/* assets.extra/ and every file outside assets/ stays */
+	const tfshrink_model *in = run->in;
 	for (size_t i = 0; i < in->n_files; i++)
 		if (strncmp(in->files[i].rel, "assets/", 7) && !tfs_model_is_core_file(in, in->files[i].rel) &&
 		    strcmp(in->files[i].rel, "fingerprint.pb"))
-			assert_true(has_file(w, in->files[i].rel));
-	tfshrink_model_free(w);
-	tfs_remove_tree(out);
-	free(out);
-	tfshrink_shrink_report_free(r);
-	tfshrink_model_free(in);
-	tfshrink_model_free(m);
+			assert_true(tu_has_file(run->w, in->files[i].rel));
 }
 
-static void check_all_in(const char *root)
+static void check_model(const char *dir, const char *name)
 {
-	DIR *d = opendir(root);
-	assert_non_null(d);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *dir = tfs_path_join(root, e->d_name);
-		char *pb = tfs_path_join(dir, "saved_model.pb"), *pbtxt = tfs_path_join(dir, "saved_model.pbtxt");
-		if (tfs_path_exists(pb) || tfs_path_exists(pbtxt))
-			check_model(dir, e->d_name);
-		free(pb);
-		free(pbtxt);
-		free(dir);
-	}
-	closedir(d);
+	tfshrink_shrink_options o = tu_only("assets");
+	tu_check_pass(dir, name, &o, check_run);
 }
 
 static void test_fixtures(void **state)
 {
 	(void)state;
-	char *root = tu_fixture("");
-	check_all_in(root);
-	free(root);
+	tu_each_fixture(check_model);
 }
 
 static void test_realmodels(void **state)
 {
 	(void)state;
-	char *root = tu_realmodel(".");
-	if (!root)
+	if (!tu_each_realmodel(check_model))
 		skip();
-	check_all_in(root);
-	free(root);
 }
 
 /* The TF-written fixtures with two vocab files of identical contents. */
@@ -315,16 +218,12 @@ static void test_dupes_fixtures(void **state)
 			free(dir);
 			continue;
 		}
-		tfshrink_model *m = open_dir(dir);
-		tfshrink_shrink_options o = only("assets");
-		tfshrink_shrink_report *r = NULL;
-		assert_int_equal(tfshrink_model_shrink(m, &o, &r), 0);
-		assert_non_null(strstr(result_of(r, "assets")->summary, "1 identical asset file(s) merged"));
-		char *out = tu_tmp_path(names[k]);
-		assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-		tfshrink_model *w = open_dir(out);
-		assert_true(has_file(w, "assets/vocab_a.txt"));
-		assert_false(has_file(w, "assets/vocab_b.txt"));
+		tfshrink_model *m = tu_open(dir, 0);
+		tfshrink_shrink_report *r = tu_shrink_only(m, "assets");
+		assert_non_null(strstr(tu_pass_result(r, "assets")->summary, "1 identical asset file(s) merged"));
+		tfshrink_model *w = tu_write_reopen(m, names[k], NULL);
+		assert_true(tu_has_file(w, "assets/vocab_a.txt"));
+		assert_false(tu_has_file(w, "assets/vocab_b.txt"));
 		char *an[8];
 		size_t n = asset_names(w, an, 8);
 		assert_true(n >= 2);
@@ -334,7 +233,6 @@ static void test_dupes_fixtures(void **state)
 		tfshrink_model_free(w);
 		tfshrink_shrink_report_free(r);
 		tfshrink_model_free(m);
-		free(out);
 		free(dir);
 	}
 }

@@ -5,7 +5,6 @@
  * their consumers rewired, and nodes named from outside are never merged. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,56 +14,6 @@
 #include "graph.h"
 #include "model_internal.h"
 #include "tfshrink.h"
-
-static tfshrink_shrink_options only(const char *name)
-{
-	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
-	int found = 0;
-	for (size_t i = 0; i < tfshrink_pass_count(); i++) {
-		if (strcmp(tfshrink_pass_name(i), name))
-			o.skip |= (uint64_t)1 << i;
-		else
-			found = 1;
-	}
-	assert_true(found);
-	return o;
-}
-
-static const tfshrink_pass_result *result_of(const tfshrink_shrink_report *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_passes; i++)
-		if (!strcmp(r->passes[i].name, name))
-			return &r->passes[i];
-	fail_msg("no pass %s in the report", name);
-	return NULL;
-}
-
-static tfshrink_model *open_dir(const char *dir, int verify)
-{
-	tfshrink_open_options o = TFSHRINK_OPEN_OPTIONS_INIT;
-	o.verify_crc = verify;
-	tfshrink_model *m = NULL;
-	if (tfshrink_model_open(&m, dir, &o) < 0)
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
-
-static tfshrink_shrink_report *shrink_only(tfshrink_model *m, const char *pass)
-{
-	tfshrink_shrink_options o = only(pass);
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, &o, &r) < 0)
-		fail_msg("shrink: %s", tfshrink_error_last()->message);
-	return r;
-}
-
-static uint64_t dir_bytes(const tfshrink_model *m)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < m->n_files; i++)
-		n += m->files[i].size;
-	return n;
-}
 
 /* ------------------------------------------------------- bundle tensors */
 
@@ -83,17 +32,11 @@ static const char model_pbtxt[] = "meta_graphs { meta_info_def { tags: \"serve\"
 /* A SavedModel holding only a bundle of these tensors (keys sorted by the writer). */
 static char *make_bundle_model(const char *name, const tdef *v, size_t n, int shards)
 {
-	char *dir = tu_tmp_path(name);
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", model_pbtxt, sizeof model_pbtxt - 1);
+	char *dir = tu_pbtxt_model(name, model_pbtxt);
 	char *vdir = tfs_path_join(dir, "variables"), *prefix = tfs_path_join(dir, "variables/variables");
 	assert_int_equal(tfs_mkdir(vdir), 0);
-	Tensorflow__VersionDef ver = TENSORFLOW__VERSION_DEF__INIT;
-	ver.producer = 1;
-	Tensorflow__BundleHeaderProto h = TENSORFLOW__BUNDLE_HEADER_PROTO__INIT;
-	h.version = &ver;
 	tfs_bundle_writer w;
-	assert_int_equal(tfs_bundle_writer_open(&w, prefix, shards, &h), 0);
+	tu_bundle_writer_open(&w, prefix, shards);
 	for (size_t i = 0; i < n; i++) {
 		Tensorflow__TensorShapeProto__Dim d = TENSORFLOW__TENSOR_SHAPE_PROTO__DIM__INIT;
 		Tensorflow__TensorShapeProto__Dim *dp = &d;
@@ -178,9 +121,9 @@ static void test_tensors_shared(void **state)
 		{ "h", 1, 0, f8, 32, 8, 0 },     /* other size */
 	};
 	char *dir = make_bundle_model("bundle", v, sizeof v / sizeof *v, 1);
-	tfshrink_model *in = open_dir(dir, 1), *m = open_dir(dir, 1);
-	tfshrink_shrink_report *r = shrink_only(m, "dedupe");
-	const tfshrink_pass_result *p = result_of(r, "dedupe");
+	tfshrink_model *in = tu_open(dir, 1), *m = tu_open(dir, 1);
+	tfshrink_shrink_report *r = tu_shrink_only(m, "dedupe");
+	const tfshrink_pass_result *p = tu_pass_result(r, "dedupe");
 	assert_int_equal(p->items, 3);
 	assert_true(p->bytes_saved >= 16 + l2 + 16); /* data, and the index may shrink too */
 	assert_non_null(strstr(p->summary, "3 tensor(s) stored once"));
@@ -190,9 +133,7 @@ static void test_tensors_shared(void **state)
 	assert_int_equal(m->edits[idx_of(m, "c")].share_with, 0);
 	assert_int_equal(m->edits[idx_of(m, "d")].share_with, 0);
 	assert_int_equal(m->edits[idx_of(m, "h")].share_with, 0);
-	char *out = tu_tmp_path("bundle-out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_model *o = open_dir(out, 1);
+	tfshrink_model *o = tu_write_reopen(m, "bundle-out", NULL);
 	assert_same_tensors(in, o, "bundle");
 	assert_int_equal(entry(o, "a")->proto->offset, entry(o, "b")->proto->offset);
 	assert_int_equal(entry(o, "a")->proto->offset, entry(o, "g")->proto->offset);
@@ -200,16 +141,15 @@ static void test_tensors_shared(void **state)
 	assert_true(entry(o, "a")->proto->offset != entry(o, "c")->proto->offset);
 	assert_true(entry(o, "a")->proto->offset != entry(o, "d")->proto->offset);
 	assert_int_equal(o->bundle->shards[0].size, 16 * 3 + l1 + 32); /* a, c, d, e, h */
-	assert_int_equal(dir_bytes(o), r->bytes_after);
+	assert_int_equal(tu_model_bytes(o), r->bytes_after);
 	/* a second run finds nothing more: the output already stores them once */
-	tfshrink_shrink_report *r2 = shrink_only(o, "dedupe");
-	assert_int_equal(result_of(r2, "dedupe")->items, 0);
+	tfshrink_shrink_report *r2 = tu_shrink_only(o, "dedupe");
+	assert_int_equal(tu_pass_result(r2, "dedupe")->items, 0);
 	tfshrink_shrink_report_free(r2);
 	tfshrink_model_free(o);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
 	tfshrink_model_free(in);
-	free(out);
 	free(dir);
 	free(s1);
 	free(s2);
@@ -225,12 +165,10 @@ static void test_tensors_across_shards(void **state)
 		{ "c", 1, 1, f8, 32, 8, 0 },
 	};
 	char *dir = make_bundle_model("sharded", v, 3, 2);
-	tfshrink_model *in = open_dir(dir, 1), *m = open_dir(dir, 1);
-	tfshrink_shrink_report *r = shrink_only(m, "dedupe");
-	assert_int_equal(result_of(r, "dedupe")->items, 1);
-	char *out = tu_tmp_path("sharded-out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_model *o = open_dir(out, 1);
+	tfshrink_model *in = tu_open(dir, 1), *m = tu_open(dir, 1);
+	tfshrink_shrink_report *r = tu_shrink_only(m, "dedupe");
+	assert_int_equal(tu_pass_result(r, "dedupe")->items, 1);
+	tfshrink_model *o = tu_write_reopen(m, "sharded-out", NULL);
 	assert_same_tensors(in, o, "sharded");
 	assert_int_equal(o->bundle->num_shards, 2);
 	assert_int_equal(entry(o, "b")->proto->shard_id, entry(o, "a")->proto->shard_id);
@@ -240,7 +178,6 @@ static void test_tensors_across_shards(void **state)
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
 	tfshrink_model_free(in);
-	free(out);
 	free(dir);
 }
 
@@ -255,9 +192,9 @@ static void test_share_fallback(void **state)
 	};
 	char *dir = make_bundle_model("fallback", v, 3, 1);
 	for (int mode = 0; mode < 2; mode++) {
-		tfshrink_model *in = open_dir(dir, 1), *m = open_dir(dir, 1);
-		tfshrink_shrink_report *r = shrink_only(m, "dedupe");
-		assert_int_equal(result_of(r, "dedupe")->items, 2);
+		tfshrink_model *in = tu_open(dir, 1), *m = tu_open(dir, 1);
+		tfshrink_shrink_report *r = tu_shrink_only(m, "dedupe");
+		assert_int_equal(tu_pass_result(r, "dedupe")->items, 2);
 		size_t a = idx_of(m, "a");
 		if (mode == 0) {
 			assert_int_equal(tfs_model_remove_entry(m, a), 0);
@@ -277,9 +214,7 @@ static void test_share_fallback(void **state)
 			e->shape->n_dim = 1;
 			assert_int_equal(tfs_model_replace_entry(m, a, d, 16, e), 0);
 		}
-		char *out = tu_tmp_path(mode ? "fallback-replaced" : "fallback-removed");
-		assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-		tfshrink_model *o = open_dir(out, 1);
+		tfshrink_model *o = tu_write_reopen(m, mode ? "fallback-replaced" : "fallback-removed", NULL);
 		const uint8_t *pb, *pc;
 		uint64_t nb, nc;
 		assert_int_equal(tfs_bundle_data(o->bundle, entry(o, "b"), &pb, &nb), 0);
@@ -296,7 +231,6 @@ static void test_share_fallback(void **state)
 			assert_null(tfs_bundle_find(o->bundle, "a", 1));
 		}
 		tfshrink_model_free(o);
-		free(out);
 		tfshrink_shrink_report_free(r);
 		tfshrink_model_free(m);
 		tfshrink_model_free(in);
@@ -431,29 +365,23 @@ static void check_consts(tfshrink_model *m)
 static void test_consts_merged(void **state)
 {
 	(void)state;
-	char *dir = tu_tmp_path("consts");
-	assert_int_equal(tfs_mkdir(dir), 0);
-	char *t = consts_model_text();
-	tu_write(dir, "saved_model.pbtxt", t, strlen(t));
+	char *t = consts_model_text(), *dir = tu_pbtxt_model("consts", t);
 	free(t);
-	tfshrink_model *m = open_dir(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	size_t nodes_before = m->sm->meta_graphs[0]->graph_def->n_node;
-	tfshrink_shrink_report *r = shrink_only(m, "dedupe");
-	const tfshrink_pass_result *p = result_of(r, "dedupe");
+	tfshrink_shrink_report *r = tu_shrink_only(m, "dedupe");
+	const tfshrink_pass_result *p = tu_pass_result(r, "dedupe");
 	assert_int_equal(p->items, 4);
 	assert_true(p->bytes_saved > 4 * 1100);
 	assert_non_null(strstr(p->summary, "4 Const node(s) merged"));
 	assert_int_equal(m->sm->meta_graphs[0]->graph_def->n_node, nodes_before - 2);
 	check_consts(m);
-	char *out = tu_tmp_path("consts-out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_model *o = open_dir(out, 0);
+	tfshrink_model *o = tu_write_reopen(m, "consts-out", NULL);
 	check_consts(o);
-	assert_int_equal(dir_bytes(o), r->bytes_after);
+	assert_int_equal(tu_model_bytes(o), r->bytes_after);
 	tfshrink_model_free(o);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
-	free(out);
 	free(dir);
 }
 
@@ -468,13 +396,11 @@ static void test_const_named_from_outside_is_kept(void **state)
 	             "  }\n"
 	             "  signature_def { key: \"s\" value { outputs { key: \"o\" value { name: \"named:0\" } } } }\n"
 	             "}\n");
-	char *dir = tu_tmp_path("named");
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", t, strlen(t));
+	char *dir = tu_pbtxt_model("named", t);
 	free(t);
-	tfshrink_model *m = open_dir(dir, 0);
-	tfshrink_shrink_report *r = shrink_only(m, "dedupe");
-	assert_int_equal(result_of(r, "dedupe")->items, 1);
+	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_shrink_report *r = tu_shrink_only(m, "dedupe");
+	assert_int_equal(tu_pass_result(r, "dedupe")->items, 1);
 	tfs_nodes l = tfs_graph_nodes(m->sm->meta_graphs[0]->graph_def);
 	assert_null(find(l, "first"));
 	assert_non_null(find(l, "named"));
@@ -506,84 +432,38 @@ static void assert_inputs_resolve(tfs_nodes l, const Tensorflow__FunctionDef *f,
 	}
 }
 
-static void check_model(const char *dir, const char *name)
+static void check_run(const tu_pass_run *run)
 {
-	tfshrink_model *in = open_dir(dir, 0), *m = open_dir(dir, 0);
-	tfshrink_shrink_options o = only("dedupe");
-	tfshrink_shrink_report *r = NULL;
-	if (tfshrink_model_shrink(m, &o, &r) < 0) {
-		/* refused as it is, whatever the pass did */
-		tfshrink_model *plain = open_dir(dir, 0);
-		tfshrink_shrink_options none = TFSHRINK_SHRINK_OPTIONS_INIT;
-		none.skip = ~(uint64_t)0;
-		tfshrink_shrink_report *r0 = NULL;
-		if (tfshrink_model_shrink(plain, &none, &r0) == 0)
-			fail_msg("%s: shrink failed: %s", name, tfshrink_error_last()->message);
-		tfshrink_model_free(plain);
-		tfshrink_model_free(in);
-		tfshrink_model_free(m);
-		return;
-	}
+	const tfshrink_model *m = run->m;
 	for (size_t g = 0; g < m->sm->n_meta_graphs; g++) {
 		Tensorflow__GraphDef *gd = m->sm->meta_graphs[g]->graph_def;
 		if (!gd)
 			continue;
-		assert_inputs_resolve(tfs_graph_nodes(gd), NULL, name);
+		assert_inputs_resolve(tfs_graph_nodes(gd), NULL, run->name);
 		for (size_t f = 0; gd->library && f < gd->library->n_function; f++)
-			assert_inputs_resolve(tfs_function_nodes(gd->library->function[f]), gd->library->function[f], name);
+			assert_inputs_resolve(tfs_function_nodes(gd->library->function[f]), gd->library->function[f],
+			                      run->name);
 	}
-	char *out = tu_tmp_path(name);
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_model *w = open_dir(out, 1);
-	assert_same_tensors(in, w, name);
-	int fp = 0;
-	for (size_t i = 0; i < m->n_files; i++)
-		fp |= !strcmp(m->files[i].rel, "fingerprint.pb");
-	if (!fp)
-		assert_int_equal(dir_bytes(w), r->bytes_after);
-	tfshrink_model_free(w);
-	tfs_remove_tree(out);
-	free(out);
-	tfshrink_shrink_report_free(r);
-	tfshrink_model_free(in);
-	tfshrink_model_free(m);
+	assert_same_tensors(run->in, run->w, run->name);
 }
 
-static void check_all_in(const char *root)
+static void check_model(const char *dir, const char *name)
 {
-	DIR *d = opendir(root);
-	assert_non_null(d);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *dir = tfs_path_join(root, e->d_name);
-		char *pb = tfs_path_join(dir, "saved_model.pb"), *pbtxt = tfs_path_join(dir, "saved_model.pbtxt");
-		if (tfs_path_exists(pb) || tfs_path_exists(pbtxt))
-			check_model(dir, e->d_name);
-		free(pb);
-		free(pbtxt);
-		free(dir);
-	}
-	closedir(d);
+	tfshrink_shrink_options o = tu_only("dedupe");
+	tu_check_pass(dir, name, &o, check_run);
 }
 
 static void test_fixtures(void **state)
 {
 	(void)state;
-	char *root = tu_fixture("");
-	check_all_in(root);
-	free(root);
+	tu_each_fixture(check_model);
 }
 
 static void test_realmodels(void **state)
 {
 	(void)state;
-	char *root = tu_realmodel(".");
-	if (!root)
+	if (!tu_each_realmodel(check_model))
 		skip();
-	check_all_in(root);
-	free(root);
 }
 
 /* The committed TF fixture with duplicates: two variables, two strings, two Consts. */
@@ -595,9 +475,9 @@ static void test_dupes_fixture(void **state)
 		free(dir);
 		skip();
 	}
-	tfshrink_model *in = open_dir(dir, 1), *m = open_dir(dir, 1);
-	tfshrink_shrink_report *r = shrink_only(m, "dedupe");
-	const tfshrink_pass_result *p = result_of(r, "dedupe");
+	tfshrink_model *in = tu_open(dir, 1), *m = tu_open(dir, 1);
+	tfshrink_shrink_report *r = tu_shrink_only(m, "dedupe");
+	const tfshrink_pass_result *p = tu_pass_result(r, "dedupe");
 	/* the Consts pair up in each traced copy of the function */
 	assert_non_null(strstr(p->summary, "2 tensor(s) stored once"));
 	assert_null(strstr(p->summary, " 0 Const node(s) merged"));
@@ -605,9 +485,7 @@ static void test_dupes_fixture(void **state)
 	                 idx_of(m, "w1/.ATTRIBUTES/VARIABLE_VALUE") + 1);
 	assert_int_equal(m->edits[idx_of(m, "s2/.ATTRIBUTES/VARIABLE_VALUE")].share_with,
 	                 idx_of(m, "s1/.ATTRIBUTES/VARIABLE_VALUE") + 1);
-	char *out = tu_tmp_path("dupes-out");
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_model *o = open_dir(out, 1);
+	tfshrink_model *o = tu_write_reopen(m, "dupes-out", NULL);
 	assert_same_tensors(in, o, "dupes");
 	assert_int_equal(entry(o, "w1/.ATTRIBUTES/VARIABLE_VALUE")->proto->offset,
 	                 entry(o, "w2/.ATTRIBUTES/VARIABLE_VALUE")->proto->offset);
@@ -616,7 +494,6 @@ static void test_dupes_fixture(void **state)
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
 	tfshrink_model_free(in);
-	free(out);
 	free(dir);
 }
 

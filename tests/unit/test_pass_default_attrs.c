@@ -4,7 +4,6 @@
  * shared real model the output re-adds to exactly the input. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,30 +12,6 @@
 #include "graph.h"
 #include "model_internal.h"
 #include "tfshrink.h"
-
-/* Options that run only the named pass. */
-static tfshrink_shrink_options only(const char *name)
-{
-	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
-	int found = 0;
-	for (size_t i = 0; i < tfshrink_pass_count(); i++) {
-		if (strcmp(tfshrink_pass_name(i), name))
-			o.skip |= (uint64_t)1 << i;
-		else
-			found = 1;
-	}
-	assert_true(found);
-	return o;
-}
-
-static const tfshrink_pass_result *result_of(const tfshrink_shrink_report *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_passes; i++)
-		if (!strcmp(r->passes[i].name, name))
-			return &r->passes[i];
-	fail_msg("no pass %s in the report", name);
-	return NULL;
-}
 
 /* ------------------------------------------------------ hand-made model */
 
@@ -92,13 +67,8 @@ static const char model_txt[] =
 
 static tfshrink_model *open_handmade(const char *sub)
 {
-	char *dir = tu_tmp_path(sub);
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", model_txt, sizeof model_txt - 1);
-	tfshrink_model *m = NULL;
-	int rc = tfshrink_model_open(&m, dir, NULL);
-	if (rc < 0)
-		fail_msg("open: %s", tfshrink_error_last()->message);
+	char *dir = tu_pbtxt_model(sub, model_txt);
+	tfshrink_model *m = tu_open(dir, 0);
 	free(dir);
 	return m;
 }
@@ -174,11 +144,10 @@ static void test_handmade(void **state)
 	for (int shapes = 0; shapes < 2; shapes++) {
 		tfshrink_model *m = open_handmade(shapes ? "in-shapes" : "in");
 		assert_false(m->sm->meta_graphs[0]->meta_info_def->stripped_default_attrs);
-		tfshrink_shrink_options o = only("default-attrs");
+		tfshrink_shrink_options o = tu_only("default-attrs");
 		o.strip_shapes = shapes;
-		tfshrink_shrink_report *r = NULL;
-		assert_int_equal(tfshrink_model_shrink(m, &o, &r), 0);
-		const tfshrink_pass_result *p = result_of(r, "default-attrs");
+		tfshrink_shrink_report *r = tu_shrink(m, &o);
+		const tfshrink_pass_result *p = tu_pass_result(r, "default-attrs");
 		assert_true(p->ran);
 		/* 7 attrs, 2 op defs, and the 2 _output_shapes with strip_shapes */
 		assert_int_equal(p->items, 9 + 2 * shapes);
@@ -186,19 +155,12 @@ static void test_handmade(void **state)
 		assert_non_null(strstr(p->summary, "op list 5 -> 3 ops"));
 		check_handmade(m->sm->meta_graphs[0], shapes);
 		/* the written output reads back with the same content */
-		char *out = tu_tmp_path(shapes ? "out-shapes" : "out");
-		assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-		tfshrink_model *m2 = NULL;
-		assert_int_equal(tfshrink_model_open(&m2, out, NULL), 0);
+		tfshrink_model *m2 = tu_write_reopen(m, shapes ? "out-shapes" : "out", NULL);
 		check_handmade(m2->sm->meta_graphs[0], shapes);
-		uint64_t projected = r->bytes_after, actual = 0;
-		for (size_t i = 0; i < m2->n_files; i++)
-			actual += m2->files[i].size;
-		assert_int_equal(projected, actual);
+		assert_int_equal(r->bytes_after, tu_model_bytes(m2));
 		tfshrink_model_free(m2);
 		tfshrink_shrink_report_free(r);
 		tfshrink_model_free(m);
-		free(out);
 	}
 }
 
@@ -212,15 +174,10 @@ static void test_nothing_to_strip(void **state)
 		"       attr { name: \"shape\" type: \"shape\" default_value { shape { unknown_rank: true } } } } } }\n"
 		"  graph_def { node { name: \"x\" op: \"Placeholder\" attr { key: \"dtype\" value { type: DT_FLOAT } }\n"
 		"    attr { key: \"shape\" value { shape { } } } } } }\n";
-	char *dir = tu_tmp_path("plain");
-	assert_int_equal(tfs_mkdir(dir), 0);
-	tu_write(dir, "saved_model.pbtxt", txt, sizeof txt - 1);
-	tfshrink_model *m = NULL;
-	assert_int_equal(tfshrink_model_open(&m, dir, NULL), 0);
-	tfshrink_shrink_options o = only("default-attrs");
-	tfshrink_shrink_report *r = NULL;
-	assert_int_equal(tfshrink_model_shrink(m, &o, &r), 0);
-	const tfshrink_pass_result *p = result_of(r, "default-attrs");
+	char *dir = tu_pbtxt_model("plain", txt);
+	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_shrink_report *r = tu_shrink_only(m, "default-attrs");
+	const tfshrink_pass_result *p = tu_pass_result(r, "default-attrs");
 	assert_int_equal(p->items, 0);
 	assert_int_equal(p->bytes_saved, 0);
 	assert_false(m->sm->meta_graphs[0]->meta_info_def->stripped_default_attrs);
@@ -306,29 +263,11 @@ static uint64_t check_nodes(const Tensorflow__GraphDef *g, const Tensorflow__OpL
 	return stripped;
 }
 
-static void check_model(const char *dir, const char *name, int strip_shapes)
+static void check_run(const tu_pass_run *run)
 {
-	tfshrink_model *orig = NULL, *m = NULL;
-	if (tfshrink_model_open(&orig, dir, NULL) < 0 || tfshrink_model_open(&m, dir, NULL) < 0)
-		fail_msg("%s: %s", name, tfshrink_error_last()->message);
-	tfshrink_shrink_options o = only("default-attrs");
-	o.strip_shapes = strip_shapes;
-	tfshrink_shrink_report *r = NULL;
-	int rc = tfshrink_model_shrink(m, &o, &r);
-	if (rc < 0) {
-		/* a model the verify step refuses as it is (not this pass's doing) */
-		tfshrink_model *plain = NULL;
-		tfshrink_shrink_options none = only("default-attrs");
-		none.skip = ~(uint64_t)0;
-		tfshrink_shrink_report *r0 = NULL;
-		assert_int_equal(tfshrink_model_open(&plain, dir, NULL), 0);
-		if (tfshrink_model_shrink(plain, &none, &r0) == 0)
-			fail_msg("%s: shrink failed: %s", name, tfshrink_error_last()->message);
-		tfshrink_model_free(plain);
-		tfshrink_model_free(orig);
-		tfshrink_model_free(m);
-		return;
-	}
+	const tfshrink_model *orig = run->in, *m = run->m;
+	const char *name = run->name;
+	int strip_shapes = run->opts->strip_shapes;
 	uint64_t stripped = 0;
 	for (size_t g = 0; g < m->sm->n_meta_graphs; g++) {
 		const Tensorflow__MetaGraphDef *om = orig->sm->meta_graphs[g], *nm = m->sm->meta_graphs[g];
@@ -350,33 +289,17 @@ static void check_model(const char *dir, const char *name, int strip_shapes)
 			assert_int_equal(!!om->meta_info_def->stripped_default_attrs, !!nm->meta_info_def->stripped_default_attrs);
 		stripped += s;
 	}
-	const tfshrink_pass_result *p = result_of(r, "default-attrs");
+	const tfshrink_pass_result *p = tu_pass_result(run->r, "default-attrs");
 	if (!strip_shapes && p->items < stripped)
 		fail_msg("%s: the pass reports %llu items but stripped %llu attrs", name, (unsigned long long)p->items,
 		         (unsigned long long)stripped);
-	/* written, it reopens with verified checksums and the forecast size */
-	char *out = tu_tmp_path(name);
-	assert_int_equal(tfshrink_model_write(m, out, NULL), 0);
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = 1;
-	tfshrink_model *m2 = NULL;
-	if (tfshrink_model_open(&m2, out, &oo) < 0)
-		fail_msg("%s: output does not reopen: %s", name, tfshrink_error_last()->message);
-	/* the forecast is exact (fingerprint.pb aside: it is recomputed or dropped) */
-	uint64_t actual = 0;
-	int fp = 0;
-	for (size_t i = 0; i < m->n_files; i++)
-		fp |= !strcmp(m->files[i].rel, "fingerprint.pb");
-	for (size_t i = 0; i < m2->n_files; i++)
-		actual += m2->files[i].size;
-	if (!fp)
-		assert_int_equal(actual, r->bytes_after);
-	tfshrink_model_free(m2);
-	tfs_remove_tree(out);
-	free(out);
-	tfshrink_shrink_report_free(r);
-	tfshrink_model_free(orig);
-	tfshrink_model_free(m);
+}
+
+static void check_model(const char *dir, const char *name, int strip_shapes)
+{
+	tfshrink_shrink_options o = tu_only("default-attrs");
+	o.strip_shapes = strip_shapes;
+	tu_check_pass(dir, name, &o, check_run);
 }
 
 static const char *const fixtures[] = { "keras2_mlp_adam", "keras2_cnn_bn_adam", "keras3_export",
@@ -396,32 +319,19 @@ static void test_fixtures(void **state)
 	}
 }
 
+static void check_model_as_is(const char *dir, const char *name)
+{
+	check_model(dir, name, 0);
+}
+
 static void test_realmodels(void **state)
 {
 	(void)state;
 	char *root = tu_realmodel(".");
 	if (!root)
 		skip();
-	DIR *d = opendir(root);
-	assert_non_null(d);
-	size_t checked = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *dir = tfs_path_join(root, e->d_name);
-		char *pb = tfs_path_join(dir, "saved_model.pb"), *pbtxt = tfs_path_join(dir, "saved_model.pbtxt");
-		if (tfs_path_exists(pb) || tfs_path_exists(pbtxt)) {
-			check_model(dir, e->d_name, 0);
-			checked++;
-		}
-		free(pb);
-		free(pbtxt);
-		free(dir);
-	}
-	closedir(d);
-	assert_true(checked > 0);
 	free(root);
+	assert_true(tu_each_realmodel(check_model_as_is) > 0);
 }
 
 /* A TF1 real model with defaults to strip: bytes are saved and counted. */
@@ -431,12 +341,9 @@ static void test_real_tf1_saves_bytes(void **state)
 	char *dir = tu_realmodel("tfcc_half_plus_two");
 	if (!dir)
 		skip();
-	tfshrink_model *m = NULL;
-	assert_int_equal(tfshrink_model_open(&m, dir, NULL), 0);
-	tfshrink_shrink_options o = only("default-attrs");
-	tfshrink_shrink_report *r = NULL;
-	assert_int_equal(tfshrink_model_shrink(m, &o, &r), 0);
-	const tfshrink_pass_result *p = result_of(r, "default-attrs");
+	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_shrink_report *r = tu_shrink_only(m, "default-attrs");
+	const tfshrink_pass_result *p = tu_pass_result(r, "default-attrs");
 	assert_true(p->items > 0);
 	assert_true(p->bytes_saved > 0);
 	assert_int_equal(r->bytes_before - r->bytes_after, p->bytes_saved);

@@ -6,7 +6,6 @@
  * gradient bookkeeping on hand-made libraries. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,90 +21,6 @@
 extern const tfs_pass tfs_pass_prune;
 
 /* ------------------------------------------------------------- models */
-
-typedef struct model_list {
-	char **dir;
-	size_t n;
-} model_list;
-
-static void add_models_under(model_list *ml, const char *root)
-{
-	struct dirent **names;
-	int n = scandir(root, &names, NULL, alphasort);
-	if (n < 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		char *p = tfs_path_join(root, names[i]->d_name);
-		char *pb = tfs_path_join(p, "saved_model.pb"), *pbt = tfs_path_join(p, "saved_model.pbtxt");
-		if (names[i]->d_name[0] != '.' && tfs_is_dir(p) && (tfs_is_file(pb) || tfs_is_file(pbt))) {
-			ml->dir = realloc(ml->dir, (ml->n + 1) * sizeof *ml->dir);
-			ml->dir[ml->n++] = p;
-		} else {
-			free(p);
-		}
-		free(pb);
-		free(pbt);
-		free(names[i]);
-	}
-	free(names);
-}
-
-static model_list all_models(void)
-{
-	model_list ml = { 0 };
-	char *fx = tu_fixture("");
-	add_models_under(&ml, fx);
-	free(fx);
-	char *real = tu_realmodel("");
-	if (real) {
-		add_models_under(&ml, real);
-		free(real);
-	}
-	return ml;
-}
-
-static void ml_free(model_list *ml)
-{
-	for (size_t i = 0; i < ml->n; i++)
-		free(ml->dir[i]);
-	free(ml->dir);
-}
-
-static tfshrink_model *open_model(const char *dir, int crc)
-{
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = crc;
-	tfshrink_model *m = NULL;
-	int rc = tfshrink_model_open(&m, dir, &oo);
-	if (rc != 0)
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
-
-static int run_prune(tfshrink_model *m, int keep_objects, uint64_t *items, char *summary)
-{
-	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
-	so.keep_objects = keep_objects;
-	tfs_pass_ctx ctx = { &so, 0, "" };
-	int rc = tfs_pass_prune.run(m, &ctx);
-	if (items)
-		*items = ctx.items;
-	if (summary)
-		memcpy(summary, ctx.summary, sizeof ctx.summary);
-	return rc;
-}
-
-static const char *base(const char *dir)
-{
-	const char *s = strrchr(dir, '/');
-	return s ? s + 1 : dir;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
 
 static Tensorflow__MetaGraphDef *mg0(const tfshrink_model *m)
 {
@@ -346,8 +261,8 @@ typedef struct totals {
 
 static void prune_one(const char *dir, totals *tt)
 {
-	tfshrink_model *orig = open_model(dir, 0);
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *orig = tu_open(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	size_t fb = n_functions(m), ob = n_objects(m), vb = ckpt_value_nodes(m), sb = signature_children(m);
 	/* A few real models fail the loader checks as they are (e.g. a graph that
 	 * restores variables the model does not ship): prune them, check what
@@ -356,17 +271,17 @@ static void prune_one(const char *dir, totals *tt)
 	char pre[512] = "";
 	if (!loadable) {
 		snprintf(pre, sizeof pre, "%s", tfshrink_error_last()->message);
-		print_message("%s: input fails verify (%s); not written\n", base(dir), pre);
+		print_message("%s: input fails verify (%s); not written\n", tu_base(dir), pre);
 	}
 	uint64_t items = 0;
 	char summary[256];
-	if (run_prune(m, 0, &items, summary) != 0)
-		fail_msg("%s: prune: %s", base(dir), tfshrink_error_last()->message);
+	if (tu_run_pass(&tfs_pass_prune, m, 0, &items, summary) != 0)
+		fail_msg("%s: prune: %s", tu_base(dir), tfshrink_error_last()->message);
 	if (loadable && tfs_model_verify(m) != 0)
-		fail_msg("%s: verify after prune: %s", base(dir), tfshrink_error_last()->message);
+		fail_msg("%s: verify after prune: %s", tu_base(dir), tfshrink_error_last()->message);
 	/* (Dropping an unused broken function may also cure the defect.) */
 	if (!loadable && tfs_model_verify(m) != 0 && strcmp(pre, tfshrink_error_last()->message))
-		fail_msg("%s: prune changed the input's defect [%s] into [%s]", base(dir), pre, tfshrink_error_last()->message);
+		fail_msg("%s: prune changed the input's defect [%s] into [%s]", tu_base(dir), pre, tfshrink_error_last()->message);
 	check_refs(m);
 	check_functions_untouched(orig, m);
 	check_no_values_lost(m, vb);
@@ -375,15 +290,15 @@ static void prune_one(const char *dir, totals *tt)
 	size_t fa = n_functions(m), oa = n_objects(m);
 	assert_true(fa <= fb && oa <= ob);
 	assert_int_equal(items, (fb - fa) + (ob - oa) + (file_removed(m, "keras_metadata.pb") == 1));
-	if (!strncmp(base(dir), "keras2_", 7)) {
+	if (!strncmp(tu_base(dir), "keras2_", 7)) {
 		if (fa >= fb || oa >= ob)
-			fail_msg("%s: the Keras fixture did not shrink (%zu -> %zu functions, %zu -> %zu objects)", base(dir), fb,
+			fail_msg("%s: the Keras fixture did not shrink (%zu -> %zu functions, %zu -> %zu objects)", tu_base(dir), fb,
 			         fa, ob, oa);
 		assert_int_equal(file_removed(m, "keras_metadata.pb"), 1);
 		assert_non_null(strstr(summary, "keras_metadata.pb"));
 	}
 	if (file_removed(m, "keras_metadata.pb") == 0)
-		fail_msg("%s: keras_metadata.pb kept", base(dir));
+		fail_msg("%s: keras_metadata.pb kept", tu_base(dir));
 
 	tt->models++;
 	tt->fns_before += fb;
@@ -396,22 +311,19 @@ static void prune_one(const char *dir, totals *tt)
 		return;
 	}
 	/* Write, reopen with checksums, and find the same model. */
-	char *out = tu_tmp_path(base(dir));
-	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
-	if (tfshrink_model_write(m, out, &wo) != 0)
-		fail_msg("%s: write: %s", base(dir), tfshrink_error_last()->message);
-	tfshrink_model *r = open_model(out, 1);
+	char *out;
+	tfshrink_model *r = tu_write_reopen(m, tu_base(dir), &out);
 	if (tfs_model_verify(r) != 0)
-		fail_msg("%s: verify after reopening: %s", base(dir), tfshrink_error_last()->message);
+		fail_msg("%s: verify after reopening: %s", tu_base(dir), tfshrink_error_last()->message);
 	assert_int_equal(n_functions(r), fa);
 	assert_int_equal(n_objects(r), oa);
 	assert_int_equal(ckpt_value_nodes(r), vb);
 	check_refs(r);
 	/* A second prune finds nothing. */
-	if (run_prune(r, 0, &items, summary) != 0)
-		fail_msg("%s: second prune: %s", base(dir), tfshrink_error_last()->message);
+	if (tu_run_pass(&tfs_pass_prune, r, 0, &items, summary) != 0)
+		fail_msg("%s: second prune: %s", tu_base(dir), tfshrink_error_last()->message);
 	if (items != 0)
-		fail_msg("%s: a second prune still dropped %llu items: %s", base(dir), (unsigned long long)items, summary);
+		fail_msg("%s: a second prune still dropped %llu items: %s", tu_base(dir), (unsigned long long)items, summary);
 	tfshrink_model_free(r);
 	tfs_remove_tree(out);
 	free(out);
@@ -422,9 +334,9 @@ static void prune_one(const char *dir, totals *tt)
 static void test_prune_all_models(void **state)
 {
 	(void)state;
-	model_list ml = all_models();
+	tu_models ml = tu_all_models();
 	if (ml.n == 0) {
-		ml_free(&ml);
+		tu_models_free(&ml);
 		skip();
 	}
 	totals tt = { 0 };
@@ -433,7 +345,7 @@ static void test_prune_all_models(void **state)
 	print_message("%zu models: functions %zu -> %zu, objects %zu -> %zu\n", tt.models, tt.fns_before, tt.fns_after,
 	              tt.objs_before, tt.objs_after);
 	assert_true(tt.fns_after < tt.fns_before);
-	ml_free(&ml);
+	tu_models_free(&ml);
 }
 
 static void test_keep_objects(void **state)
@@ -443,11 +355,11 @@ static void test_keep_objects(void **state)
 		                                 "tfmodule_multi_sig" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char *dir = tu_fixture(names[i]);
-		tfshrink_model *orig = open_model(dir, 0);
-		tfshrink_model *m = open_model(dir, 0);
+		tfshrink_model *orig = tu_open(dir, 0);
+		tfshrink_model *m = tu_open(dir, 0);
 		uint64_t items = 1;
 		char summary[256];
-		assert_int_equal(run_prune(m, 1, &items, summary), 0);
+		assert_int_equal(tu_run_pass(&tfs_pass_prune, m, 1, &items, summary), 0);
 		assert_int_equal(items, 0);
 		assert_non_null(strstr(summary, "--keep-objects"));
 		assert_int_equal(n_functions(m), n_functions(orig));
@@ -457,7 +369,7 @@ static void test_keep_objects(void **state)
 		assert_int_not_equal(file_removed(m, "keras_metadata.pb"), 1);
 		if (!strncmp(names[i], "keras2_", 7))
 			assert_int_equal(file_removed(m, "keras_metadata.pb"), 0);
-		assert_int_equal(tfs_model_verify(m), 0);
+		tu_assert_verifies(m);
 		tfshrink_model_free(m);
 		tfshrink_model_free(orig);
 		free(dir);
@@ -469,25 +381,19 @@ static void test_shrink_reports_prune(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(dir, 0);
-	tfshrink_shrink_report *rep = NULL;
-	assert_int_equal(tfshrink_model_shrink(m, NULL, &rep), 0);
-	int found = 0;
-	for (size_t i = 0; i < rep->n_passes; i++)
-		if (!strcmp(rep->passes[i].name, "prune")) {
-			found = 1;
-			assert_true(rep->passes[i].ran);
-			assert_true(rep->passes[i].items > 0);
-			assert_true(rep->passes[i].bytes_saved > 0);
-			assert_non_null(strstr(rep->passes[i].summary, "keras_metadata.pb"));
-		}
-	assert_true(found);
+	tfshrink_model *m = tu_open(dir, 0);
+	tfshrink_shrink_report *rep = tu_shrink(m, NULL);
+	const tfshrink_pass_result *p = tu_pass_result(rep, "prune");
+	assert_true(p->ran);
+	assert_true(p->items > 0);
+	assert_true(p->bytes_saved > 0);
+	assert_non_null(strstr(p->summary, "keras_metadata.pb"));
 	/* --no-prune maps to skipping the pass by name. */
 	int idx = tfshrink_pass_find("prune");
 	assert_true(idx >= 0);
 	tfshrink_shrink_report_free(rep);
 	tfshrink_model_free(m);
-	m = open_model(dir, 0);
+	m = tu_open(dir, 0);
 	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
 	so.skip = (uint64_t)1 << idx;
 	assert_int_equal(tfshrink_model_shrink(m, &so, &rep), 0);
@@ -498,36 +404,6 @@ static void test_shrink_reports_prune(void **state)
 }
 
 /* ------------------------------------------- hand-made library functions */
-
-static Tensorflow__AttrValue *func_attr(const char *fname)
-{
-	Tensorflow__AttrValue *v = malloc(sizeof *v);
-	tensorflow__attr_value__init(v);
-	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
-	v->func = malloc(sizeof *v->func);
-	tensorflow__name_attr_list__init(v->func);
-	v->func->name = strdup(fname);
-	return v;
-}
-
-static void node_add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v)
-{
-	n->attr = realloc(n->attr, (n->n_attr + 1) * sizeof *n->attr);
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = strdup(key);
-	e->value = v;
-	n->attr[n->n_attr++] = e;
-}
-
-static Tensorflow__NodeDef *mk_node(const char *name, const char *op)
-{
-	Tensorflow__NodeDef *n = malloc(sizeof *n);
-	tensorflow__node_def__init(n);
-	n->name = strdup(name);
-	n->op = strdup(op);
-	return n;
-}
 
 /* A function whose body is one node of op `op` (NULL: empty body). */
 static Tensorflow__FunctionDef *mk_fn(const char *name, Tensorflow__NodeDef *body)
@@ -580,16 +456,6 @@ static void lib_add_registered(Tensorflow__FunctionDefLibrary *lib, const char *
 	lib->registered_gradients[lib->n_registered_gradients++] = g;
 }
 
-static Tensorflow__AttrValue *string_attr(const char *s)
-{
-	Tensorflow__AttrValue *v = malloc(sizeof *v);
-	tensorflow__attr_value__init(v);
-	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
-	v->s.len = strlen(s);
-	v->s.data = (uint8_t *)strdup(s);
-	return v;
-}
-
 /* Adds to a model's first graph: a top-level node calling "kept_fn" through
  * attr f, a call chain kept_fn -> (op) inner_fn -> (While body, nested in a
  * list of funcs) deep_fn, gradients for kept and orphan functions, a
@@ -598,36 +464,36 @@ static void add_synthetic(tfshrink_model *m)
 {
 	Tensorflow__GraphDef *gd = mg0(m)->graph_def;
 	Tensorflow__FunctionDefLibrary *lib = ensure_lib(gd);
-	Tensorflow__NodeDef *caller = mk_node("synthetic_caller", "PartitionedCall");
-	node_add_attr(caller, "f", func_attr("kept_fn"));
+	Tensorflow__NodeDef *caller = tu_node("synthetic_caller", "PartitionedCall");
+	tu_add_attr(caller, "f", tu_func_attr("kept_fn"));
 	gd->node = realloc(gd->node, (gd->n_node + 1) * sizeof *gd->node);
 	gd->node[gd->n_node++] = caller;
-	lib_add(lib, mk_fn("kept_fn", mk_node("call_inner", "inner_fn")));
-	Tensorflow__NodeDef *loop = mk_node("loop", "While");
+	lib_add(lib, mk_fn("kept_fn", tu_node("call_inner", "inner_fn")));
+	Tensorflow__NodeDef *loop = tu_node("loop", "While");
 	Tensorflow__AttrValue *lst = malloc(sizeof *lst);
 	tensorflow__attr_value__init(lst);
 	lst->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
 	lst->list = malloc(sizeof *lst->list);
 	tensorflow__attr_value__list_value__init(lst->list);
-	Tensorflow__AttrValue *outer = func_attr("deep_fn");
+	Tensorflow__AttrValue *outer = tu_func_attr("deep_fn");
 	lst->list->func = malloc(sizeof *lst->list->func);
 	lst->list->func[lst->list->n_func++] = outer->func; /* a list(func) holding deep_fn */
 	outer->func = NULL;
 	outer->value_case = TENSORFLOW__ATTR_VALUE__VALUE__NOT_SET;
 	protobuf_c_message_free_unpacked(&outer->base, NULL);
-	node_add_attr(loop, "branches", lst);
-	node_add_attr(loop, "_gradient_op_type", string_attr("CustomGradient-1"));
+	tu_add_attr(loop, "branches", lst);
+	tu_add_attr(loop, "_gradient_op_type", tu_string_attr("CustomGradient-1"));
 	lib_add(lib, mk_fn("inner_fn", loop));
 	/* deep_fn's body names a function through a func attr nested in a func attr. */
-	Tensorflow__NodeDef *nest = mk_node("nest", "StatefulPartitionedCall");
-	Tensorflow__AttrValue *fa = func_attr("leaf_caller_fn");
+	Tensorflow__NodeDef *nest = tu_node("nest", "StatefulPartitionedCall");
+	Tensorflow__AttrValue *fa = tu_func_attr("leaf_caller_fn");
 	Tensorflow__NameAttrList__AttrEntry *e = malloc(sizeof *e);
 	tensorflow__name_attr_list__attr_entry__init(e);
 	e->key = strdup("inner");
-	e->value = func_attr("leaf_fn");
+	e->value = tu_func_attr("leaf_fn");
 	fa->func->attr = malloc(sizeof *fa->func->attr);
 	fa->func->attr[fa->func->n_attr++] = e;
-	node_add_attr(nest, "f", fa);
+	tu_add_attr(nest, "f", fa);
 	lib_add(lib, mk_fn("deep_fn", nest));
 	lib_add(lib, mk_fn("leaf_caller_fn", NULL));
 	lib_add(lib, mk_fn("leaf_fn", NULL));
@@ -635,7 +501,7 @@ static void add_synthetic(tfshrink_model *m)
 	lib_add_gradient(lib, "kept_fn", "kept_grad_fn");
 	lib_add(lib, mk_fn("custom_grad_fn", NULL));
 	lib_add_registered(lib, "CustomGradient-1", "custom_grad_fn");
-	lib_add(lib, mk_fn("orphan_fn", mk_node("x", "orphan_callee_fn")));
+	lib_add(lib, mk_fn("orphan_fn", tu_node("x", "orphan_callee_fn")));
 	lib_add(lib, mk_fn("orphan_callee_fn", NULL));
 	lib_add(lib, mk_fn("orphan_grad_fn", NULL));
 	lib_add_gradient(lib, "orphan_fn", "orphan_grad_fn");
@@ -670,20 +536,18 @@ static void check_synthetic(const tfshrink_model *m)
 static void test_tf1_library(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	assert_null(mg0(m)->object_graph_def);
 	add_synthetic(m);
 	size_t nodes = mg0(m)->graph_def->n_node;
 	uint64_t items = 0;
 	char summary[256];
-	assert_int_equal(run_prune(m, 0, &items, summary), 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_prune, m, 0, &items, summary), 0);
 	assert_int_equal(items, 4);
 	assert_string_equal(summary, "dropped 4 functions, 0 objects");
 	check_synthetic(m);
 	assert_int_equal(mg0(m)->graph_def->n_node, nodes);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* TF2: the same bookkeeping, and --keep-objects still drops only what nothing names. */
@@ -691,20 +555,18 @@ static void test_tf2_library(void **state)
 {
 	(void)state;
 	for (int keep = 0; keep < 2; keep++) {
-		char *dir = tu_fixture("keras3_export");
-		tfshrink_model *m = open_model(dir, 0);
+		tfshrink_model *m = tu_open_fixture("keras3_export", 0);
 		size_t objs = n_objects(m);
 		add_synthetic(m);
 		uint64_t items = 0;
-		assert_int_equal(run_prune(m, keep, &items, NULL), 0);
+		assert_int_equal(tu_run_pass(&tfs_pass_prune, m, keep, &items, NULL), 0);
 		check_synthetic(m);
 		if (keep)
 			assert_int_equal(n_objects(m), objs);
 		else
 			assert_true(n_objects(m) < objs);
-		assert_int_equal(tfs_model_verify(m), 0);
+		tu_assert_verifies(m);
 		tfshrink_model_free(m);
-		free(dir);
 	}
 }
 
@@ -714,8 +576,8 @@ static void test_keras3_keeps_values(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("keras3_export");
-	tfshrink_model *m = open_model(dir, 0);
-	assert_int_equal(run_prune(m, 0, NULL, NULL), 0);
+	tfshrink_model *m = tu_open(dir, 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_prune, m, 0, NULL, NULL), 0);
 	const Tensorflow__SavedObjectGraph *og = mg0(m)->object_graph_def;
 	size_t vars = 0, fns = 0;
 	for (size_t i = 0; i < og->n_nodes; i++) {
@@ -727,7 +589,7 @@ static void test_keras3_keeps_values(void **state)
 	const Tensorflow__SavedObject *root = og->nodes[0];
 	for (size_t k = 0; k < root->n_children; k++)
 		assert_string_not_equal(root->children[k]->local_name, "serve");
-	assert_true(ends_with(dir, "keras3_export"));
+	assert_true(tu_ends_with(dir, "keras3_export"));
 	tfshrink_model_free(m);
 	free(dir);
 }
@@ -737,9 +599,8 @@ static void test_keras3_keeps_values(void **state)
 static void test_hashtable_keeps_resource(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf2_hashtable_vocab");
-	tfshrink_model *m = open_model(dir, 0);
-	assert_int_equal(run_prune(m, 0, NULL, NULL), 0);
+	tfshrink_model *m = tu_open_fixture("tf2_hashtable_vocab", 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_prune, m, 0, NULL, NULL), 0);
 	const Tensorflow__SavedObjectGraph *og = mg0(m)->object_graph_def;
 	size_t res = 0, assets = 0, consts = 0;
 	for (size_t i = 0; i < og->n_nodes; i++) {
@@ -764,7 +625,6 @@ static void test_hashtable_keeps_resource(void **state)
 	assert_non_null(tfs_model_function(m, "__inference__destroyer_71"));
 	assert_null(tfs_model_function(m, "__inference_lookup_57"));
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 int main(void)

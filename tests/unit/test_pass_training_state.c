@@ -24,31 +24,7 @@
 
 extern const tfs_pass tfs_pass_training_state;
 
-static tfshrink_model *open_model(const char *dir, int crc)
-{
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = crc;
-	tfshrink_model *m = NULL;
-	if (tfshrink_model_open(&m, dir, &oo) != 0)
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
-
-static int run_pass(tfshrink_model *m, int keep_objects, uint64_t *items, char *summary)
-{
-	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
-	so.keep_objects = keep_objects;
-	tfs_pass_ctx ctx = { &so, 0, "" };
-	int rc = tfs_pass_training_state.run(m, &ctx);
-	if (items)
-		*items = ctx.items;
-	if (summary)
-		memcpy(summary, ctx.summary, sizeof ctx.summary);
-	return rc;
-}
-
 /* Training-state keys by name (independent of how the pass finds them). */
-static char *xstrdup(const char *s);
 
 static int g_keep_metrics; /* --keep-objects with keras_metadata.pb: metrics stay */
 
@@ -150,8 +126,8 @@ typedef struct expect {
 /* Runs the pass on dir and checks everything the pass promises. */
 static void check_model(const char *dir, const expect *ex, int keep_objects)
 {
-	tfshrink_model *orig = open_model(dir, 0);
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *orig = tu_open(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	g_keep_metrics = keep_objects && has_file(dir, "keras_metadata.pb");
 	assert_non_null(m->bundle);
 	size_t n = m->bundle->n, n_train = 0;
@@ -166,7 +142,7 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 	assert_true(n_train > 0);
 	uint64_t items = 0;
 	char summary[256];
-	if (run_pass(m, keep_objects, &items, summary) != 0)
+	if (tu_run_pass(&tfs_pass_training_state, m, keep_objects, &items, summary) != 0)
 		fail_msg("%s: %s", dir, tfshrink_error_last()->message);
 	assert_true(items >= n_train);
 	assert_non_null(strstr(summary, "removed "));
@@ -179,8 +155,7 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 		    !(g_keep_metrics && strstr(k, "keras_api/metrics/")))
 			fail_msg("%s: kept %s, which is not a layer weight", dir, k);
 	}
-	if (tfs_model_verify(m) != 0)
-		fail_msg("%s: verify: %s", dir, tfshrink_error_last()->message);
+	tu_assert_verifies(m);
 	char keys[65536];
 	restore_keys(m, keys, sizeof keys);
 	char *save = NULL;
@@ -189,14 +164,9 @@ static void check_model(const char *dir, const expect *ex, int keep_objects)
 			fail_msg("%s: the traced restore function still restores %s", dir, k);
 
 	/* Written and reopened with every checksum checked. */
-	char *out = tu_tmp_path(keep_objects ? "out-keep" : "out");
-	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
-	wo.force = 1;
-	if (tfshrink_model_write(m, out, &wo) != 0)
-		fail_msg("%s: write: %s", dir, tfshrink_error_last()->message);
-	tfshrink_model *w = open_model(out, 1);
-	if (tfs_model_verify(w) != 0)
-		fail_msg("%s: reopened output does not verify: %s", dir, tfshrink_error_last()->message);
+	char *out;
+	tfshrink_model *w = tu_write_reopen(m, keep_objects ? "out-keep" : "out", &out);
+	tu_assert_verifies(w);
 	for (size_t i = 0; i < w->bundle->n; i++) {
 		const char *k = (const char *)w->bundle->e[i].key;
 		assert_int_equal(tfs_bundle_verify(w->bundle, &w->bundle->e[i]), 0);
@@ -260,8 +230,8 @@ static void test_tfmodule_multi_sig(void **state)
 	expect ex = { "opt/", 0, 1 };
 	check_model(d, &ex, 0);
 	/* The signatures still capture the same variables. */
-	tfshrink_model *m = open_model(d, 0);
-	assert_int_equal(run_pass(m, 0, NULL, NULL), 0);
+	tfshrink_model *m = tu_open(d, 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, NULL, NULL), 0);
 	const Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	assert_int_equal(count_objects(m, TENSORFLOW__SAVED_OBJECT__KIND_VARIABLE), 5);
 	for (size_t i = 0; i < og->n_nodes; i++)
@@ -275,8 +245,7 @@ static void test_tfmodule_multi_sig(void **state)
 static void test_signature_capture_keeps(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("tfmodule_multi_sig");
-	tfshrink_model *m = open_model(d, 0);
+	tfshrink_model *m = tu_open_fixture("tfmodule_multi_sig", 0);
 	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	int32_t opt = -1, iter = -1;
 	for (size_t k = 0; k < og->nodes[0]->n_children; k++)
@@ -304,7 +273,7 @@ static void test_signature_capture_keeps(void **state)
 	cf->bound_inputs = realloc(cf->bound_inputs, (cf->n_bound_inputs + 1) * sizeof *cf->bound_inputs);
 	cf->bound_inputs[cf->n_bound_inputs++] = iter;
 	size_t notes = m->n_notes;
-	assert_int_equal(run_pass(m, 0, NULL, NULL), 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, NULL, NULL), 0);
 	const tfs_bundle_entry *e = tfs_bundle_find(m->bundle, "opt/iter/.ATTRIBUTES/VARIABLE_VALUE", 35);
 	assert_non_null(e);
 	assert_false(tfs_model_entry_removed(m, (size_t)(e - m->bundle->e)));
@@ -319,14 +288,12 @@ static void test_signature_capture_keeps(void **state)
 	for (size_t i = notes; i < m->n_notes; i++)
 		noted |= strstr(m->notes[i], "'Adam/iter'") != NULL;
 	assert_true(noted);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
+	tu_assert_verifies(m);
 	char keys[65536];
 	restore_keys(m, keys, sizeof keys);
 	assert_non_null(strstr(keys, "opt/iter/.ATTRIBUTES/VARIABLE_VALUE\n"));
 	assert_null(strstr(keys, "OPTIMIZER_SLOT"));
 	tfshrink_model_free(m);
-	free(d);
 }
 
 /* A save shard holding only training state would leave an empty SaveV2:
@@ -335,8 +302,7 @@ static void test_signature_capture_keeps(void **state)
 static void test_save_shard_only_training_state(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(d, 0);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
 	tfs_traced_saver s;
 	assert_int_equal(tfs_traced_saver_find(m, &s), 0);
 	Tensorflow__NodeDef *names = tfs_nodes_find(tfs_function_nodes(s.save_fn), "SaveV2/tensor_names");
@@ -344,13 +310,13 @@ static void test_save_shard_only_training_state(void **state)
 	Tensorflow__TensorProto *t = tfs_node_attr(names, "value")->tensor;
 	for (size_t i = 0; i < t->n_string_val; i++) {
 		free(t->string_val[i].data);
-		t->string_val[i].data = (uint8_t *)xstrdup("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE");
+		t->string_val[i].data = (uint8_t *)tu_strdup("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE");
 		t->string_val[i].len = strlen((const char *)t->string_val[i].data);
 	}
 	size_t before = protobuf_c_message_get_packed_size(&m->sm->base), notes = m->n_notes;
 	uint64_t items = 99;
 	char summary[256];
-	assert_int_equal(run_pass(m, 0, &items, summary), 0);
+	assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, &items, summary), 0);
 	assert_int_equal(items, 0);
 	assert_non_null(strstr(summary, "left alone"));
 	assert_true(m->n_notes > notes);
@@ -358,7 +324,6 @@ static void test_save_shard_only_training_state(void **state)
 	for (size_t k = 0; k < m->bundle->n; k++)
 		assert_false(tfs_model_entry_removed(m, k));
 	tfshrink_model_free(m);
-	free(d);
 }
 
 /* Models without training state, or TF1: nothing changes. */
@@ -368,19 +333,17 @@ static void test_untouched(void **state)
 	static const char *const names[] = { "keras3_export", "tf1_adam_builder", "tf2_hashtable_vocab",
 	                                      "string_int64_vars", "sharded_bundle" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		char *d = tu_fixture(names[i]);
-		tfshrink_model *m = open_model(d, 0);
+		tfshrink_model *m = tu_open_fixture(names[i], 0);
 		size_t before = protobuf_c_message_get_packed_size(&m->sm->base);
 		uint64_t items = 99;
 		char summary[256];
-		assert_int_equal(run_pass(m, 0, &items, summary), 0);
+		assert_int_equal(tu_run_pass(&tfs_pass_training_state, m, 0, &items, summary), 0);
 		assert_int_equal(items, 0);
 		assert_int_equal(protobuf_c_message_get_packed_size(&m->sm->base), before);
 		for (size_t k = 0; m->bundle && k < m->bundle->n; k++)
 			assert_false(tfs_model_entry_removed(m, k));
 		assert_int_equal(m->ckpt_graph_dirty, 0);
 		tfshrink_model_free(m);
-		free(d);
 	}
 }
 
@@ -413,56 +376,26 @@ static void test_real_models(void **state)
 static void test_shrink_reports_pass(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(d, 0);
-	tfshrink_shrink_report *r = NULL;
-	assert_int_equal(tfshrink_model_shrink(m, NULL, &r), 0);
-	int found = 0;
-	for (size_t i = 0; i < r->n_passes; i++)
-		if (!strcmp(r->passes[i].name, "training-state")) {
-			found = 1;
-			assert_true(r->passes[i].ran);
-			assert_int_equal(r->passes[i].items, 18); /* 14 optimizer + 4 metric variables */
-			assert_true(r->passes[i].bytes_saved > 60000);
-			assert_non_null(strstr(r->passes[i].summary, "optimizer 14, metrics 4"));
-		}
-	assert_true(found);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
+	tfshrink_shrink_report *r = tu_shrink(m, NULL);
+	const tfshrink_pass_result *p = tu_pass_result(r, "training-state");
+	assert_true(p->ran);
+	assert_int_equal(p->items, 18); /* 14 optimizer + 4 metric variables */
+	assert_true(p->bytes_saved > 60000);
+	assert_non_null(strstr(p->summary, "optimizer 14, metrics 4"));
 	assert_true(r->bytes_after < r->bytes_before);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
-	free(d);
 }
 
 /* ------------------------------------------------------- saver.h, graphs */
 
-static char *xstrdup(const char *s)
-{
-	char *r = strdup(s);
-	assert_non_null(r);
-	return r;
-}
-
-static void add_attr(Tensorflow__NodeDef *n, const char *key, Tensorflow__AttrValue *v)
-{
-	Tensorflow__NodeDef__AttrEntry *e = malloc(sizeof *e);
-	assert_non_null(e);
-	tensorflow__node_def__attr_entry__init(e);
-	e->key = xstrdup(key);
-	e->value = v;
-	n->attr = realloc(n->attr, (n->n_attr + 1) * sizeof *n->attr);
-	n->attr[n->n_attr++] = e;
-}
-
 static Tensorflow__NodeDef *mk(const char *name, const char *op, const char *const *inputs)
 {
-	Tensorflow__NodeDef *n = malloc(sizeof *n);
-	assert_non_null(n);
-	tensorflow__node_def__init(n);
-	n->name = xstrdup(name);
-	n->op = xstrdup(op);
+	Tensorflow__NodeDef *n = tu_node(name, op);
 	for (size_t i = 0; inputs && inputs[i]; i++) {
 		n->input = realloc(n->input, (n->n_input + 1) * sizeof *n->input);
-		n->input[n->n_input++] = xstrdup(inputs[i]);
+		n->input[n->n_input++] = tu_strdup(inputs[i]);
 	}
 	return n;
 }
@@ -480,7 +413,7 @@ static Tensorflow__NodeDef *mk_strings(const char *name, const char *const *vals
 		k++;
 	t->string_val = malloc((k ? k : 1) * sizeof *t->string_val);
 	for (size_t i = 0; i < k; i++) {
-		t->string_val[i].data = (uint8_t *)xstrdup(vals[i]);
+		t->string_val[i].data = (uint8_t *)tu_strdup(vals[i]);
 		t->string_val[i].len = strlen(vals[i]);
 	}
 	t->n_string_val = k;
@@ -494,7 +427,7 @@ static Tensorflow__NodeDef *mk_strings(const char *name, const char *const *vals
 	t->tensor_shape = sh;
 	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_TENSOR;
 	v->tensor = t;
-	add_attr(n, "value", v);
+	tu_add_attr(n, "value", v);
 	return n;
 }
 
@@ -510,7 +443,7 @@ static void add_types(Tensorflow__NodeDef *n, const char *key, size_t k)
 	l->n_type = k;
 	v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
 	v->list = l;
-	add_attr(n, key, v);
+	tu_add_attr(n, key, v);
 }
 
 static size_t list_len(const Tensorflow__NodeDef *n, const char *key)
@@ -656,8 +589,7 @@ static void test_saver_tf1_graph(void **state)
 static void test_saver_traced_restore(void **state)
 {
 	(void)state;
-	char *d = tu_fixture("keras2_mlp_adam");
-	tfshrink_model *m = open_model(d, 0);
+	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
 	tfs_traced_saver s;
 	assert_int_equal(tfs_traced_saver_find(m, &s), 0);
 	assert_non_null(s.save_fn);
@@ -713,7 +645,6 @@ static void test_saver_traced_restore(void **state)
 	tu_assert_error(tfs_function_remove_dead_args(m, cf, NULL, NULL), TFSHRINK_EUNSUPPORTED, "bound by position");
 	tfs_keyset_free(&ks);
 	tfshrink_model_free(m);
-	free(d);
 }
 
 int main(void)

@@ -24,31 +24,12 @@
 
 extern const tfs_pass tfs_pass_training_state_tf1;
 
-static tfshrink_model *open_model(const char *dir, int crc)
-{
-	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
-	oo.verify_crc = crc;
-	tfshrink_model *m = NULL;
-	if (tfshrink_model_open(&m, dir, &oo) != 0)
-		fail_msg("open %s: %s", dir, tfshrink_error_last()->message);
-	return m;
-}
-
 static uint64_t run_pass(tfshrink_model *m, char *summary)
 {
-	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
-	tfs_pass_ctx ctx = { &so, 0, "" };
-	if (tfs_pass_training_state_tf1.run(m, &ctx) != 0)
+	uint64_t items;
+	if (tu_run_pass(&tfs_pass_training_state_tf1, m, 0, &items, summary) != 0)
 		fail_msg("%s: pass failed: %s", m->dir, tfshrink_error_last()->message);
-	if (summary)
-		memcpy(summary, ctx.summary, sizeof ctx.summary);
-	return ctx.items;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
+	return items;
 }
 
 static int has_note(const tfshrink_model *m, const char *needle)
@@ -89,7 +70,7 @@ static void assert_no_optimizer_keys(const tfshrink_model *m)
 		const char *k = (const char *)m->bundle->e[i].key;
 		if (tfs_model_entry_removed(m, i))
 			continue;
-		if (ends_with(k, "/Adam") || ends_with(k, "/Adam_1") || !strcmp(k, "beta1_power") || !strcmp(k, "beta2_power"))
+		if (tu_ends_with(k, "/Adam") || tu_ends_with(k, "/Adam_1") || !strcmp(k, "beta1_power") || !strcmp(k, "beta2_power"))
 			fail_msg("%s: optimizer key %s is still there", m->dir, k);
 	}
 }
@@ -292,15 +273,13 @@ static void assert_none_left(Tensorflow__GraphDef *g, const names *gone, const c
 			fail_msg("%s: node %s of the train op is still there", dir, gone->v[i]);
 }
 
-/* Writes m to tu_tmp/name, reopens it with CRC checks and returns it. */
-static tfshrink_model *write_reopen(tfshrink_model *m, const char *name)
+/* Writes m, reopens it with checksums and checks it has the live keys `keys`. */
+static tfshrink_model *reopen_same_keys(tfshrink_model *m, const char *name, const char *keys)
 {
-	char *out = tu_tmp_path(name);
-	tfshrink_write_options wo = TFSHRINK_WRITE_OPTIONS_INIT;
-	if (tfshrink_model_write(m, out, &wo) != 0)
-		fail_msg("%s: write: %s", m->dir, tfshrink_error_last()->message);
-	tfshrink_model *r = open_model(out, 1);
-	free(out);
+	tfshrink_model *r = tu_write_reopen(m, name, NULL);
+	char *now = live_keys(r);
+	assert_string_equal(now, keys);
+	free(now);
 	return r;
 }
 
@@ -315,7 +294,7 @@ static void test_fixture(void **state)
 {
 	(void)state;
 	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	names gone = train_only(m->sm->meta_graphs[0]);
 	assert_true(gone.n > 50); /* gradients, ApplyAdam, beta power updates... */
 	assert_true(names_has(&gone, "train"));
@@ -365,18 +344,14 @@ static void test_fixture(void **state)
 	assert_int_equal(coll(mg, "table_initializer")->node_list->n_value, 1);
 	assert_int_equal(mg->n_signature_def, 1);
 	assert_consistent(m, 0);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
+	tu_assert_verifies(m);
 
-	tfshrink_model *r = write_reopen(m, "out");
-	char *keys2 = live_keys(r);
-	assert_string_equal(keys2, keys);
+	tfshrink_model *r = reopen_same_keys(m, "out", keys);
 	assert_consistent(r, 0);
-	assert_int_equal(tfs_model_verify(r), 0);
+	tu_assert_verifies(r);
 	/* Idempotent. */
 	assert_int_equal(run_pass(r, NULL), 0);
 	assert_int_equal(r->bundle->n, 3);
-	free(keys2);
 	tfshrink_model_free(r);
 	free(keys);
 	names_free(&gone);
@@ -392,7 +367,7 @@ static void test_pipeline(void **state)
 	char *dir = tu_fixture("tf1_adam_builder");
 	int idx = tfshrink_pass_find("training-state-tf1");
 	assert_true(idx >= 0);
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open(dir, 0);
 	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
 	tfshrink_shrink_report *rep = NULL;
 	assert_int_equal(tfshrink_model_shrink(m, &so, &rep), 0);
@@ -403,7 +378,7 @@ static void test_pipeline(void **state)
 	tfshrink_shrink_report_free(rep);
 	tfshrink_model_free(m);
 
-	m = open_model(dir, 0);
+	m = tu_open(dir, 0);
 	so.skip = (uint64_t)1 << idx;
 	int tf2 = tfshrink_pass_find("training-state");
 	if (tf2 >= 0)
@@ -446,13 +421,69 @@ static Tensorflow__CollectionDef *node_list(const char *const *values)
 	return cd;
 }
 
+/* A node with data inputs only (no attrs: the pass reads none of them). */
+static void add_plain_node(Tensorflow__GraphDef *g, const char *name, const char *op, const char *in0, const char *in1)
+{
+	Tensorflow__NodeDef *n = malloc(sizeof *n);
+	assert_non_null(n);
+	tensorflow__node_def__init(n);
+	n->name = strdup(name);
+	n->op = strdup(op);
+	n->device = strdup("");
+	n->n_input = in1 ? 2 : 1;
+	n->input = malloc(n->n_input * sizeof *n->input);
+	n->input[0] = strdup(in0);
+	if (in1)
+		n->input[1] = strdup(in1);
+	g->node = realloc(g->node, (g->n_node + 1) * sizeof *g->node);
+	assert_non_null(g->node);
+	g->node[g->n_node++] = n;
+}
+
+/* Summary ops feed TensorBoard during training only: they go, with what only
+ * they read and the "summaries" collection; what serving reads stays. */
+static void test_summaries(void **state)
+{
+	(void)state;
+	char *dir = tu_fixture("tf1_adam_builder");
+	tfshrink_model *m = tu_open(dir, 0);
+	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
+	Tensorflow__GraphDef *g = mg->graph_def;
+	const Tensorflow__SignatureDef *sd = mg->signature_def[0]->value;
+	char out[256];
+	snprintf(out, sizeof out, "%s", sd->outputs[0]->value->name);
+	out[strcspn(out, ":")] = 0;
+	assert_non_null(node(g, out));
+	add_plain_node(g, "summ/frac", "Identity", out, NULL);
+	add_plain_node(g, "summ/scalar", "ScalarSummary", "save/Const", "summ/frac");
+	add_plain_node(g, "summ/hist", "HistogramSummary", "save/Const", out);
+	add_plain_node(g, "summ/merged", "MergeSummary", "summ/scalar", "summ/hist");
+	const char *const listed[] = { "summ/scalar:0", "summ/hist:0", NULL };
+	add_collection(mg, "summaries", node_list(listed));
+	char summary[256];
+	run_pass(m, summary);
+	const char *const gone[] = { "summ/frac", "summ/scalar", "summ/hist", "summ/merged" };
+	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+		if (node(g, gone[i]))
+			fail_msg("%s is still there (%s)", gone[i], summary);
+	assert_null(coll(mg, "summaries"));
+	assert_non_null(node(g, out));
+	assert_non_null(node(g, "save/Const"));
+	assert_consistent(m, 0);
+	tu_assert_verifies(m);
+	tfshrink_model *r = tu_write_reopen(m, "summaries", NULL);
+	assert_consistent(r, 0);
+	tfshrink_model_free(r);
+	tfshrink_model_free(m);
+	free(dir);
+}
+
 /* RestoreV2 reads the SaveV2's Consts (same keys, same order): each edit
  * must leave the other's list intact (the pass clones the shared Const). */
 static void test_shared_consts(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
 	Tensorflow__NodeDef *rs = node(g, "save/RestoreV2");
 	free(rs->input[1]);
@@ -470,13 +501,11 @@ static void test_shared_consts(void **state)
 	assert_string_equal(rs->input[1], "save/SaveV2/tensor_names");
 	assert_int_equal(const_strings(g, rs->input[1])->n_string_val, 3);
 	assert_int_equal(const_strings(g, sv->input[1])->n_string_val, 3);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = write_reopen(m, "shared");
+	tu_assert_verifies(m);
+	tfshrink_model *r = tu_write_reopen(m, "shared", NULL);
 	assert_consistent(r, 0);
 	tfshrink_model_free(r);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* A control-flow context naming a slot's read keeps that slot (contexts are
@@ -485,8 +514,7 @@ static void test_shared_consts(void **state)
 static void test_context_and_partitioned(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	/* A CondContextDef-like message: values_def (5) { values (1): "..." }. */
 	static const char val[] = "model/w/Adam/read:0";
@@ -547,16 +575,11 @@ static void test_context_and_partitioned(void **state)
 	assert_null(node(g, "model/w/Adam_1"));
 	assert_null(node(g, "train"));
 	assert_consistent(m, 0);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = write_reopen(m, "ctx");
-	char *keys2 = live_keys(r);
-	assert_string_equal(keys2, keys);
-	free(keys2);
+	tu_assert_verifies(m);
+	tfshrink_model *r = reopen_same_keys(m, "ctx", keys);
 	free(keys);
 	tfshrink_model_free(r);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* The train op named by a __saved_model_train_op signature (and a
@@ -564,8 +587,7 @@ static void test_context_and_partitioned(void **state)
 static void test_train_signature(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
 	/* Rename train_op -> saved_model_train_op. */
 	for (size_t c = 0; c < mg->n_collection_def; c++)
@@ -604,9 +626,8 @@ static void test_train_signature(void **state)
 	assert_null(node(g, "mean_squared_error/value"));
 	assert_null(node(g, "y"));
 	assert_consistent(m, 0);
-	assert_int_equal(tfs_model_verify(m), 0);
+	tu_assert_verifies(m);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* Two meta graphs share the bundle: the second still reads model/w/Adam
@@ -615,8 +636,7 @@ static void test_train_signature(void **state)
 static void test_two_meta_graphs(void **state)
 {
 	(void)state;
-	char *dir = tu_fixture("tf1_adam_builder");
-	tfshrink_model *m = open_model(dir, 0);
+	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	Tensorflow__SavedModel *sm = m->sm;
 	size_t len = tensorflow__meta_graph_def__get_packed_size(sm->meta_graphs[0]);
 	uint8_t *buf = malloc(len);
@@ -642,17 +662,12 @@ static void test_two_meta_graphs(void **state)
 	assert_int_equal(const_strings(mg2->graph_def, "save/RestoreV2/tensor_names")->n_string_val, 4);
 	assert_consistent(m, 0);
 	assert_consistent(m, 1);
-	if (tfs_model_verify(m) != 0)
-		fail_msg("verify: %s", tfshrink_error_last()->message);
-	tfshrink_model *r = write_reopen(m, "two");
+	tu_assert_verifies(m);
+	tfshrink_model *r = reopen_same_keys(m, "two", keys);
 	assert_int_equal(r->sm->n_meta_graphs, 2);
-	char *keys2 = live_keys(r);
-	assert_string_equal(keys2, keys);
-	free(keys2);
 	free(keys);
 	tfshrink_model_free(r);
 	tfshrink_model_free(m);
-	free(dir);
 }
 
 /* Models with an object graph are the TF2 pass's: nothing changes. */
@@ -661,8 +676,7 @@ static void test_object_graph_untouched(void **state)
 	(void)state;
 	static const char *const fx[] = { "keras2_mlp_adam", "tfmodule_multi_sig", NULL };
 	for (int i = 0; fx[i]; i++) {
-		char *dir = tu_fixture(fx[i]);
-		tfshrink_model *m = open_model(dir, 0);
+		tfshrink_model *m = tu_open_fixture(fx[i], 0);
 		size_t nodes = m->sm->meta_graphs[0]->graph_def->n_node;
 		char summary[256];
 		assert_int_equal(run_pass(m, summary), 0);
@@ -670,7 +684,6 @@ static void test_object_graph_untouched(void **state)
 		assert_null(m->edits);
 		assert_int_equal(m->sm->meta_graphs[0]->graph_def->n_node, nodes);
 		tfshrink_model_free(m);
-		free(dir);
 	}
 }
 
@@ -742,7 +755,7 @@ static void test_real_models(void **state)
 		if (!dir)
 			continue;
 		ran++;
-		tfshrink_model *m = open_model(dir, 0);
+		tfshrink_model *m = tu_open(dir, 0);
 		/* Some real models fail the verify step as they are (not this pass's
 		 * doing); then only require that the pass does not add a failure. */
 		int verified = tfs_model_verify(m) == 0;
@@ -775,11 +788,7 @@ static void test_real_models(void **state)
 		assert_no_optimizer_keys(m);
 		if (verified && tfs_model_verify(m) != 0)
 			fail_msg("%s: verify: %s", reals[i].name, tfshrink_error_last()->message);
-		tfshrink_model *r = write_reopen(m, reals[i].name);
-		char *reopened = live_keys(r);
-		assert_string_equal(reopened, after);
-		free(reopened);
-		tfshrink_model_free(r);
+		tfshrink_model_free(reopen_same_keys(m, reals[i].name, after));
 		names_free(&gone);
 		free(before);
 		free(after);
@@ -796,6 +805,7 @@ int main(void)
 		TU_TMP_TEST(test_fixture),
 		cmocka_unit_test(test_pipeline),
 		TU_TMP_TEST(test_shared_consts),
+		TU_TMP_TEST(test_summaries),
 		TU_TMP_TEST(test_context_and_partitioned),
 		cmocka_unit_test(test_train_signature),
 		TU_TMP_TEST(test_two_meta_graphs),

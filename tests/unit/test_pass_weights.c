@@ -5,8 +5,10 @@
  * by a Cast to float32 (and a Mul by a scale Const for int8) that takes over
  * all its consumers, the output reopens with verified checksums; selection
  * (regexes, minimum size), the float16 range guard, NaN/Inf for int8,
- * all-zero tensors, --min-sqnr, TF1 resource and reference variables and
- * version-1 options. */
+ * all-zero tensors, --min-sqnr, TF1 resource and reference variables,
+ * handles passed into If / While (top level and in functions), the graph's
+ * type consistency after the rewrite, refusal reasons and version-1
+ * options. */
 #include "testutil.h"
 
 #include <math.h>
@@ -220,6 +222,75 @@ static int check_graph(tfshrink_model *m, const tfshrink_shrink_report *r, int d
 		}
 	}
 	return casts;
+}
+
+/* Dtype of the tensor a data input names in l, or -1 when this check does
+ * not know the producer (function arguments, other ops). */
+static int out_type(tfs_nodes l, const char *in)
+{
+	tfs_ref r;
+	tfs_ref_parse(in, &r);
+	char name[512];
+	snprintf(name, sizeof name, "%.*s", (int)r.name_len, r.name);
+	const Tensorflow__NodeDef *n = tfs_nodes_find(l, name);
+	if (!n)
+		return -1;
+	if (!strcmp(n->op, "VariableV2") || !strcmp(n->op, "ReadVariableOp") || !strcmp(n->op, "ResourceGather") ||
+	    !strcmp(n->op, "Const"))
+		return type_attr(n, "dtype");
+	if (!strcmp(n->op, "Identity") || !strcmp(n->op, "Mul"))
+		return type_attr(n, "T");
+	if (!strcmp(n->op, "Cast"))
+		return type_attr(n, "DstT");
+	if (!strcmp(n->op, "RestoreV2")) {
+		const char *colon = strrchr(r.port, ':');
+		size_t k = colon ? (size_t)atoi(colon + 1) : 0;
+		const Tensorflow__AttrValue *d = tfs_node_attr(n, "dtypes");
+		return d && d->list && k < d->list->n_type ? (int)d->list->type[k] : -1;
+	}
+	return -1;
+}
+
+/* Dtype input q of n must have, or -1 when this check does not know n. */
+static int in_type(const Tensorflow__NodeDef *n, size_t q)
+{
+	if (!strcmp(n->op, "Cast"))
+		return type_attr(n, "SrcT");
+	if (!strcmp(n->op, "Identity") || !strcmp(n->op, "Assign") || !strcmp(n->op, "Mul") || !strcmp(n->op, "MatMul") ||
+	    !strcmp(n->op, "AddV2"))
+		return type_attr(n, "T");
+	if (!strcmp(n->op, "IsVariableInitialized"))
+		return type_attr(n, "dtype");
+	if (!strcmp(n->op, "AssignVariableOp") && q == 1)
+		return type_attr(n, "dtype");
+	if (!strcmp(n->op, "GatherV2") && q == 0)
+		return type_attr(n, "Tparams");
+	if (!strcmp(n->op, "SaveV2") && q >= 3) {
+		const Tensorflow__AttrValue *d = tfs_node_attr(n, "dtypes");
+		return d && d->list && q - 3 < d->list->n_type ? (int)d->list->type[q - 3] : -1;
+	}
+	return -1;
+}
+
+/* Every data edge of l that carries dtype dt, or feeds an input that wants
+ * it, joins an output and an input of that same dtype (TensorFlow's import
+ * check; a ref output feeds a ref or plain input of its base type). Returns
+ * how many such edges there are. */
+static int check_types(tfs_nodes l, int dt)
+{
+	int edges = 0;
+	for (size_t i = 0; i < *l.n; i++) {
+		const Tensorflow__NodeDef *n = (*l.v)[i];
+		for (size_t q = 0; q < n->n_input && n->input[q][0] != '^'; q++) {
+			int src = out_type(l, n->input[q]), dst = in_type(n, q);
+			if (src != dt && dst != dt)
+				continue;
+			if (src != dst)
+				fail_msg("%s input %zu (%s): %d feeds %d", n->name, q, n->input[q], src, dst);
+			edges++;
+		}
+	}
+	return edges;
 }
 
 static void write_and_reopen(tfshrink_model *m, const tfshrink_shrink_report *r, const char *name, int dt)
@@ -485,7 +556,8 @@ static void test_tf1_and_v1_options(void **state)
 {
 	(void)state;
 	/* TF1: the resource variable (an embedding read through a top-level
-	 * ResourceGather) is converted, reference variables stay float32. */
+	 * ResourceGather) is converted, and so are the reference variables once
+	 * training-state-tf1 has removed Adam's updates. */
 	tfshrink_model *m = open_fixture("tf1_adam_builder", 0);
 	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
 	o.weights = TFSHRINK_WEIGHTS_INT8;
@@ -495,8 +567,8 @@ static void test_tf1_and_v1_options(void **state)
 	assert_true(w->quantized);
 	assert_string_equal(w->scheme, "int8/row");
 	w = result(r, "model/w");
-	assert_false(w->quantized);
-	assert_non_null(strstr(w->reason, "reference variable (VariableV2)"));
+	assert_true(w->quantized);
+	assert_string_equal(w->scheme, "int8/channel");
 	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
 	int gather = 0, assign = 0, restore = 0;
 	for (size_t i = 0; i < g->n_node; i++) {
@@ -511,7 +583,8 @@ static void test_tf1_and_v1_options(void **state)
 			restore += count_dtype_in_list(tfs_node_attr(g->node[i], "dtypes"), TFS_DT_INT8);
 	assert_true(gather >= 1);
 	assert_true(assign >= 2); /* the initializer (its value cast) and the saver's */
-	assert_int_equal(restore, 1);
+	assert_int_equal(restore, 3); /* emb, w and b */
+	assert_true(check_types(tfs_graph_nodes(g), TFS_DT_INT8) > 0);
 	write_and_reopen(m, r, "tf1", TFS_DT_INT8);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
@@ -527,6 +600,307 @@ static void test_tf1_and_v1_options(void **state)
 	v1.drop_assets_extra = 0;
 	r = shrink(m, &v1);
 	assert_int_equal(r->n_weights, 0);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+/* Appends a node op(input) named name to l (enough for the pass to see a use). */
+static void add_user(tfs_nodes l, const char *name, const char *op, const char *input)
+{
+	Tensorflow__NodeDef *n = malloc(sizeof *n);
+	assert_non_null(n);
+	tensorflow__node_def__init(n);
+	n->name = strdup(name);
+	n->op = strdup(op);
+	n->input = malloc(sizeof *n->input);
+	n->input[0] = strdup(input);
+	n->n_input = 1;
+	Tensorflow__NodeDef **v = realloc(*l.v, (*l.n + 1) * sizeof *v);
+	assert_non_null(v);
+	*l.v = v;
+	v[(*l.n)++] = n;
+}
+
+static int count_ops(tfs_nodes l, const char *op, const char *attr, int dt)
+{
+	int k = 0;
+	for (size_t i = 0; i < *l.n; i++)
+		k += !strcmp((*l.v)[i]->op, op) && type_attr((*l.v)[i], attr) == dt;
+	return k;
+}
+
+static void test_tf1_reference_variables(void **state)
+{
+	(void)state;
+	/* tf1_ref_mlp: six VariableV2 (read through name/read, one also
+	 * gathered straight from its ref output) and one resource variable read
+	 * only in the then-branch of a top-level If. */
+	const int modes[] = {TFSHRINK_WEIGHTS_FP16, TFSHRINK_WEIGHTS_INT8};
+	const int dts[] = {TFS_DT_HALF, TFS_DT_INT8};
+	for (int mi = 0; mi < 2; mi++) {
+		int dt = dts[mi];
+		tfshrink_model *m = open_fixture("tf1_ref_mlp", 0);
+		tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+		o.weights = modes[mi];
+		o.min_elements = 1;
+		tfshrink_shrink_report *r = shrink(m, &o);
+		assert_int_equal(r->n_weights, 7);
+		Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+		tfs_nodes top = tfs_graph_nodes(g);
+		int refs = 0;
+		for (size_t i = 0; i < r->n_weights; i++) {
+			const tfshrink_weight_result *w = &r->weights[i];
+			assert_true(w->quantized);
+			assert_int_equal(w->dtype, dt);
+			const Tensorflow__NodeDef *v = tfs_nodes_find(top, w->name);
+			assert_non_null(v);
+			assert_int_equal(type_attr(v, "dtype"), dt);
+			if (strcmp(v->op, "VariableV2"))
+				continue;
+			refs++;
+			if (dt == TFS_DT_INT8)
+				assert_string_equal(w->scheme, strstr(w->name, "bias") ? "int8/tensor" : "int8/channel");
+			char nm[512];
+			snprintf(nm, sizeof nm, "%s/read", w->name);
+			assert_int_equal(type_attr(tfs_nodes_find(top, nm), "T"), dt);
+			/* the initializer stores a Cast of its value */
+			snprintf(nm, sizeof nm, "%s/Assign", w->name);
+			const Tensorflow__NodeDef *init = tfs_nodes_find(top, nm);
+			assert_non_null(init);
+			assert_int_equal(type_attr(init, "T"), dt);
+			const Tensorflow__NodeDef *cast = tfs_nodes_find(top, init->input[1]);
+			assert_non_null(cast);
+			assert_string_equal(cast->op, "Cast");
+			assert_int_equal(type_attr(cast, "SrcT"), TFS_DT_FLOAT);
+			assert_int_equal(type_attr(cast, "DstT"), dt);
+		}
+		assert_int_equal(refs, 6);
+		/* the saver: every key's dtype, the six restoring Assigns, the
+		 * resource variable's AssignVariableOp; IsVariableInitialized */
+		int restores = 0, saves = 0;
+		for (size_t i = 0; i < *top.n; i++) {
+			if (!strcmp((*top.v)[i]->op, "RestoreV2"))
+				restores += count_dtype_in_list(tfs_node_attr((*top.v)[i], "dtypes"), dt);
+			if (!strcmp((*top.v)[i]->op, "SaveV2"))
+				saves += count_dtype_in_list(tfs_node_attr((*top.v)[i], "dtypes"), dt);
+		}
+		assert_int_equal(restores, 7);
+		assert_int_equal(saves, 7);
+		assert_int_equal(count_ops(top, "Assign", "T", dt), 12);
+		assert_int_equal(count_ops(top, "Assign", "T", TFS_DT_FLOAT), 0);
+		assert_int_equal(count_ops(top, "AssignVariableOp", "dtype", dt), 2);
+		assert_int_equal(count_ops(top, "IsVariableInitialized", "dtype", dt), 6);
+		/* the gather that read emb's ref directly reads a converted value */
+		const Tensorflow__NodeDef *gather = tfs_nodes_find(top, "GatherV2");
+		assert_non_null(gather);
+		assert_int_equal(out_type(top, gather->input[0]), TFS_DT_FLOAT);
+		const Tensorflow__NodeDef *direct = tfs_nodes_find(top, "emb/read_stored");
+		assert_non_null(direct);
+		assert_string_equal(direct->input[0], "emb");
+		assert_int_equal(type_attr(direct, "T"), dt);
+		/* every edge of the stored dtype type-checks */
+		assert_true(check_types(top, dt) >= 6 * 5);
+		/* the If's then-branch reads gate/kernel and converts the value */
+		int branch_reads = 0;
+		for (size_t f = 0; f < g->library->n_function; f++) {
+			Tensorflow__FunctionDef *fd = g->library->function[f];
+			tfs_nodes l = tfs_function_nodes(fd);
+			check_types(l, dt);
+			int reads = count_ops(l, "ReadVariableOp", "dtype", dt);
+			if (reads) {
+				assert_int_equal(count_ops(l, "Cast", "SrcT", dt), reads);
+				assert_int_equal((int)fd->signature->input_arg[0]->handle_data[0]->dtype, dt);
+			}
+			branch_reads += reads;
+		}
+		assert_int_equal(branch_reads, 1);
+		write_and_reopen(m, r, dt == TFS_DT_HALF ? "ref_fp16" : "ref_int8", dt);
+		tfshrink_shrink_report_free(r);
+		tfshrink_model_free(m);
+	}
+}
+
+static void test_tf1_reference_refused(void **state)
+{
+	(void)state;
+	/* Training ops need the ref itself: with the TF1 training state kept,
+	 * ApplyAdam holds model/w, which stays float32 with the reason. */
+	tfshrink_model *m = open_fixture("tf1_adam_builder", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 2;
+	o.skip = (uint64_t)1 << tfshrink_pass_find("training-state-tf1");
+	tfshrink_shrink_report *r = shrink(m, &o);
+	const tfshrink_weight_result *w = result(r, "model/w");
+	assert_false(w->quantized);
+	assert_non_null(strstr(w->reason, "used at the top level by ApplyAdam"));
+	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+	assert_int_equal(type_attr(tfs_nodes_find(tfs_graph_nodes(g), "model/w"), "dtype"), TFS_DT_FLOAT);
+	assert_int_equal(type_attr(tfs_nodes_find(tfs_graph_nodes(g), "model/w/read"), "T"), TFS_DT_FLOAT);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+
+	/* An Assign whose output (the ref again) feeds another op; an
+	 * AssignAdd; a Ref* control-flow op. Others stay selected. */
+	m = open_fixture("tf1_ref_mlp", 0);
+	tfs_nodes top = tfs_graph_nodes(m->sm->meta_graphs[0]->graph_def);
+	add_user(top, "probe/uses_assign", "Identity", "dense_1/kernel/Assign");
+	add_user(top, "probe/assign_add", "AssignAdd", "dense_2/kernel");
+	add_user(top, "probe/ref_switch", "RefSwitch", "emb:0");
+	o = (tfshrink_shrink_options)TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	o.min_elements = 1;
+	r = shrink(m, &o);
+	w = result(r, "dense_1/kernel");
+	assert_false(w->quantized);
+	assert_non_null(strstr(w->reason, "the output of its Assign 'dense_1/kernel/Assign' is used"));
+	w = result(r, "dense_2/kernel");
+	assert_false(w->quantized);
+	assert_string_equal(w->reason, "used at the top level by AssignAdd 'probe/assign_add'");
+	w = result(r, "emb");
+	assert_false(w->quantized);
+	assert_string_equal(w->reason, "used at the top level by RefSwitch 'probe/ref_switch'");
+	assert_true(result(r, "logits/kernel")->quantized);
+	assert_true(result(r, "gate/kernel")->quantized);
+	assert_int_equal(type_attr(tfs_nodes_find(top, "dense_1/kernel/read"), "T"), TFS_DT_FLOAT);
+	assert_int_equal(type_attr(tfs_nodes_find(top, "GatherV2"), "Tparams"), TFS_DT_FLOAT);
+	assert_string_equal(tfs_nodes_find(top, "GatherV2")->input[0], "emb");
+	check_types(top, TFS_DT_HALF);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+/* Adds collection key = [node] to the first meta graph. */
+static void add_node_collection(tfshrink_model *m, const char *key, const char *node)
+{
+	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[0];
+	Tensorflow__MetaGraphDef__CollectionDefEntry *e = malloc(sizeof *e);
+	Tensorflow__CollectionDef *cd = malloc(sizeof *cd);
+	Tensorflow__CollectionDef__NodeList *nl = malloc(sizeof *nl);
+	Tensorflow__MetaGraphDef__CollectionDefEntry **v =
+	    realloc(mg->collection_def, (mg->n_collection_def + 1) * sizeof *v);
+	assert_true(e && cd && nl && v);
+	tensorflow__meta_graph_def__collection_def_entry__init(e);
+	tensorflow__collection_def__init(cd);
+	tensorflow__collection_def__node_list__init(nl);
+	nl->value = malloc(sizeof *nl->value);
+	nl->value[0] = strdup(node);
+	nl->n_value = 1;
+	cd->kind_case = TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST;
+	cd->node_list = nl;
+	e->key = strdup(key);
+	e->value = cd;
+	mg->collection_def = v;
+	v[mg->n_collection_def++] = e;
+}
+
+static void test_init_op_initializers(void **state)
+{
+	(void)state;
+	/* An init op that re-runs initializers overwrites the restored values
+	 * (serving_half_plus_two_gpu does): for int8 such an initializer stores
+	 * Cast(ClipByValue(Round(value / scales), -127, 127)); the others (not
+	 * run by any loader) a plain Cast. */
+	tfshrink_model *m = open_fixture("tf1_ref_mlp", 0);
+	tfs_nodes top = tfs_graph_nodes(m->sm->meta_graphs[0]->graph_def);
+	add_user(top, "probe/init", "NoOp", "^dense_1/kernel/Assign");
+	Tensorflow__NodeDef *init = tfs_nodes_find(top, "probe/init");
+	init->input = realloc(init->input, 2 * sizeof *init->input);
+	init->input[init->n_input++] = strdup("^gate/kernel/Assign");
+	add_node_collection(m, "legacy_init_op", "probe/init");
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 1;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	const char *run[] = {"dense_1/kernel/Assign", "gate/kernel/Assign"};
+	for (int k = 0; k < 2; k++) {
+		const Tensorflow__NodeDef *a = tfs_nodes_find(top, run[k]);
+		const Tensorflow__NodeDef *cast = tfs_nodes_find(top, a->input[1]);
+		assert_string_equal(cast->op, "Cast");
+		assert_int_equal(type_attr(cast, "DstT"), TFS_DT_INT8);
+		const Tensorflow__NodeDef *clip = tfs_nodes_find(top, cast->input[0]);
+		assert_string_equal(clip->op, "ClipByValue");
+		const Tensorflow__NodeDef *rnd = tfs_nodes_find(top, clip->input[0]);
+		assert_string_equal(rnd->op, "Round");
+		const Tensorflow__NodeDef *div = tfs_nodes_find(top, rnd->input[0]);
+		assert_string_equal(div->op, "RealDiv");
+		assert_string_equal(tfs_nodes_find(top, div->input[0])->op, "AddV2"); /* the initial value */
+		const Tensorflow__NodeDef *sc = tfs_nodes_find(top, div->input[1]);
+		assert_string_equal(sc->op, "Const");
+		const Tensorflow__TensorProto *t = tfs_node_attr(sc, "value")->tensor;
+		assert_int_equal(t->tensor_content.len, k == 0 ? 64 * 4 : 32 * 4); /* per output channel */
+		const float *lo = (const float *)tfs_node_attr(tfs_nodes_find(top, clip->input[1]), "value")->tensor->tensor_content.data;
+		const float *hi = (const float *)tfs_node_attr(tfs_nodes_find(top, clip->input[2]), "value")->tensor->tensor_content.data;
+		assert_true(*lo == -127.0f && *hi == 127.0f);
+	}
+	const Tensorflow__NodeDef *other = tfs_nodes_find(top, "dense_2/kernel/Assign");
+	const Tensorflow__NodeDef *cast = tfs_nodes_find(top, other->input[1]);
+	assert_string_equal(cast->op, "Cast");
+	assert_string_not_equal(tfs_nodes_find(top, cast->input[0])->op, "ClipByValue");
+	check_types(top, TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
+static void test_control_flow(void **state)
+{
+	(void)state;
+	/* tf2_cond_while: w_pos and w_neg are read in the branches of two Ifs,
+	 * w_loop in a While body that hands its handle back unchanged. */
+	tfshrink_model *m = open_fixture("tf2_cond_while", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 100;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	assert_int_equal(r->n_weights, 3);
+	assert_true(check_graph(m, r, TFS_DT_INT8, 1) >= 3);
+	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+	int loops = 0, branches = 0;
+	for (size_t f = 0; f < g->library->n_function; f++) {
+		Tensorflow__FunctionDef *fd = g->library->function[f];
+		tfs_nodes l = tfs_function_nodes(fd);
+		check_types(l, TFS_DT_INT8);
+		int reads = count_ops(l, "ReadVariableOp", "dtype", TFS_DT_INT8);
+		if (!strncmp(fd->signature->name, "while_body", 10)) {
+			assert_int_equal(reads, 1); /* w_loop; bias is below 100 elements */
+			/* the handle goes back out as the same output, retyped too */
+			int out_int8 = 0;
+			for (size_t a = 0; a < fd->signature->n_output_arg; a++)
+				if (fd->signature->output_arg[a]->n_handle_data)
+					out_int8 += (int)fd->signature->output_arg[a]->handle_data[0]->dtype == TFS_DT_INT8;
+			assert_int_equal(out_int8, 1);
+			loops++;
+		}
+		if (!strncmp(fd->signature->name, "cond_", 5)) {
+			assert_int_equal(reads, 1);
+			branches++;
+		}
+	}
+	assert_true(loops >= 1);
+	assert_int_equal(branches, 4 * loops); /* two Ifs of two branches per While */
+	write_and_reopen(m, r, "cond_while", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+
+	/* A handle that leaves the While (its output is used) is not
+	 * followed: w_loop and bias stay float32, the If reads are converted. */
+	m = open_fixture("tf2_cond_while", 0);
+	g = m->sm->meta_graphs[0]->graph_def;
+	for (size_t f = 0; f < g->library->n_function; f++) {
+		tfs_nodes l = tfs_function_nodes(g->library->function[f]);
+		if (tfs_nodes_find(l, "while") && !strcmp(tfs_nodes_find(l, "while")->op, "While")) {
+			add_user(l, "probe_4", "Identity", "while:output:4");
+			add_user(l, "probe_5", "Identity", "while:output:5");
+		}
+	}
+	o.min_elements = 1;
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	r = shrink(m, &o);
+	assert_false(result(r, "w_loop")->quantized);
+	assert_false(result(r, "bias")->quantized);
+	assert_non_null(strstr(result(r, "w_loop")->reason, "does not follow"));
+	assert_true(result(r, "w_pos")->quantized);
+	assert_true(result(r, "w_neg")->quantized);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
 }
@@ -577,6 +951,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_selection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tf1_and_v1_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tf1_reference_variables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tf1_reference_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_op_initializers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedupe_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

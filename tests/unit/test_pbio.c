@@ -16,6 +16,7 @@
 #include "tfs_limits.h"
 
 #define PATH "test.pb"
+#define SM (&tensorflow__saved_model__descriptor)
 
 static int check(const ProtobufCMessageDescriptor *d, const void *data, size_t n)
 {
@@ -29,6 +30,16 @@ static void assert_offset(int64_t off)
 	assert_string_equal(e->path, PATH);
 	if (e->offset != off)
 		fail_msg("expected offset %lld, got %lld (%s)", (long long)off, (long long)e->offset, e->message);
+}
+
+/* Bytes tfs_pb_check must refuse as corrupt with `needle`, naming PATH and
+ * (unless offset is -1) the offset. */
+static void expect_corrupt(const ProtobufCMessageDescriptor *d, const uint8_t *b, size_t n, const char *needle,
+                           int64_t offset)
+{
+	tu_assert_error(check(d, b, n), TFSHRINK_ECORRUPT, needle);
+	if (offset >= 0)
+		assert_offset(offset);
 }
 
 /*
@@ -110,27 +121,24 @@ static void test_huge_length(void **state)
 	(void)state;
 	/* meta_graphs (field 2) claiming 2^32-1 bytes: protobuf-c issue 375's shape */
 	static const uint8_t known[] = { 0x12, 0xff, 0xff, 0xff, 0xff, 0x0f };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, known, sizeof known), TFSHRINK_ECORRUPT,
-	                "field 2 (meta_graphs) of tensorflow.SavedModel: length 4294967295 runs past the end");
-	assert_offset(1);
+	expect_corrupt(SM, known, sizeof known,
+	               "field 2 (meta_graphs) of tensorflow.SavedModel: length 4294967295 runs past the end", 1);
 	/* the same on an unknown field (15) */
 	static const uint8_t unknown[] = { 0x7a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, unknown, sizeof unknown), TFSHRINK_ECORRUPT,
-	                "field 15 of tensorflow.SavedModel: length 4294967295 runs past the end");
+	expect_corrupt(SM, unknown, sizeof unknown,
+	               "field 15 of tensorflow.SavedModel: length 4294967295 runs past the end", -1);
 	/* nested: the inner length is checked against the enclosing message, not the buffer */
 	static const uint8_t nested[] = { 0x12, 0x03, 0x0a, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, nested, sizeof nested), TFSHRINK_ECORRUPT,
-	                "field 1 (meta_info_def) of tensorflow.MetaGraphDef: length 5 runs past the end of the "
-	                "enclosing message");
-	assert_offset(3);
+	expect_corrupt(SM, nested, sizeof nested,
+	               "field 1 (meta_info_def) of tensorflow.MetaGraphDef: length 5 runs past the end of the "
+	               "enclosing message", 3);
 	ProtobufCMessage *m = NULL;
 	tu_assert_error(tfs_pb_unpack(&tensorflow__saved_model__descriptor, known, sizeof known, PATH, &m),
 	                TFSHRINK_ECORRUPT, "runs past the end");
 	assert_null(m);
 	/* length prefixes longer than 5 bytes (protobuf-c would refuse them silently) */
 	static const uint8_t padded[] = { 0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, padded, sizeof padded), TFSHRINK_ECORRUPT,
-	                "length prefix longer than 5 bytes");
+	expect_corrupt(SM, padded, sizeof padded, "length prefix longer than 5 bytes", -1);
 }
 
 static void test_long_varint(void **state)
@@ -140,9 +148,7 @@ static void test_long_varint(void **state)
 	uint8_t b[12] = { 0x08 };
 	memset(b + 1, 0x80, 10);
 	b[11] = 0x01;
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, b, sizeof b), TFSHRINK_ECORRUPT,
-	                "varint longer than 10 bytes");
-	assert_offset(1);
+	expect_corrupt(SM, b, sizeof b, "varint longer than 10 bytes", 1);
 	/* 10 bytes is fine */
 	uint8_t ok[11] = { 0x08 };
 	memset(ok + 1, 0xff, 9);
@@ -153,34 +159,26 @@ static void test_long_varint(void **state)
 	protobuf_c_message_free_unpacked(m, NULL);
 	/* a varint cut by the end of the data */
 	static const uint8_t cut[] = { 0x08, 0x80, 0x80 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, cut, sizeof cut), TFSHRINK_ECORRUPT,
-	                "varint runs past the end");
+	expect_corrupt(SM, cut, sizeof cut, "varint runs past the end", -1);
 	/* a tag of 6 bytes */
 	static const uint8_t tag[] = { 0x88, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, tag, sizeof tag), TFSHRINK_ECORRUPT,
-	                "field tag longer than 5 bytes");
+	expect_corrupt(SM, tag, sizeof tag, "field tag longer than 5 bytes", -1);
 }
 
 static void test_bad_tags(void **state)
 {
 	(void)state;
 	static const uint8_t zero[] = { 0x00, 0x00 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, zero, sizeof zero), TFSHRINK_ECORRUPT,
-	                "invalid field number 0");
-	assert_offset(0);
+	expect_corrupt(SM, zero, sizeof zero, "invalid field number 0", 0);
 	static const uint8_t group[] = { 0x08, 0x01, 0x1b, 0x1c };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, group, sizeof group), TFSHRINK_ECORRUPT,
-	                "field 3 of tensorflow.SavedModel: groups (wire type 3) are not supported");
-	assert_offset(2);
+	expect_corrupt(SM, group, sizeof group,
+	               "field 3 of tensorflow.SavedModel: groups (wire type 3) are not supported", 2);
 	static const uint8_t endgroup[] = { 0x0c };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, endgroup, sizeof endgroup), TFSHRINK_ECORRUPT,
-	                "groups (wire type 4)");
+	expect_corrupt(SM, endgroup, sizeof endgroup, "groups (wire type 4)", -1);
 	static const uint8_t wt6[] = { 0x0e };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, wt6, sizeof wt6), TFSHRINK_ECORRUPT,
-	                "invalid wire type 6");
+	expect_corrupt(SM, wt6, sizeof wt6, "invalid wire type 6", -1);
 	static const uint8_t fixed_cut[] = { 0x09, 1, 2, 3 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, fixed_cut, sizeof fixed_cut), TFSHRINK_ECORRUPT,
-	                "8-byte value runs past the end");
+	expect_corrupt(SM, fixed_cut, sizeof fixed_cut, "8-byte value runs past the end", -1);
 	/* unknown fields of every wire type are skipped */
 	static const uint8_t unknown[] = { 0x78, 0x05, 0x79, 1, 2, 3, 4, 5, 6, 7, 8, 0x7a, 0x01, 0xff, 0x7d, 1, 2, 3, 4 };
 	assert_int_equal(check(&tensorflow__saved_model__descriptor, unknown, sizeof unknown), 0);
@@ -191,26 +189,24 @@ static void test_wrong_wire_type(void **state)
 	(void)state;
 	/* saved_model_schema_version (int64) sent length-delimited */
 	static const uint8_t a[] = { 0x0a, 0x00 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, a, sizeof a), TFSHRINK_ECORRUPT,
-	                "field 1 (saved_model_schema_version) of tensorflow.SavedModel: wire type 2");
-	assert_offset(0);
+	expect_corrupt(SM, a, sizeof a,
+	               "field 1 (saved_model_schema_version) of tensorflow.SavedModel: wire type 2", 0);
 	/* meta_graphs (message) sent as a varint */
 	static const uint8_t b[] = { 0x08, 0x01, 0x10, 0x01 };
-	tu_assert_error(check(&tensorflow__saved_model__descriptor, b, sizeof b), TFSHRINK_ECORRUPT,
-	                "field 2 (meta_graphs) of tensorflow.SavedModel: wire type 0 (varint) where its type needs 2");
-	assert_offset(2);
+	expect_corrupt(SM, b, sizeof b,
+	               "field 2 (meta_graphs) of tensorflow.SavedModel: wire type 0 (varint) where its type needs 2", 2);
 	/* AssetFileDef.filename (string) as a 32-bit value */
 	static const uint8_t c[] = { 0x15, 1, 2, 3, 4 };
-	tu_assert_error(check(&tensorflow__asset_file_def__descriptor, c, sizeof c), TFSHRINK_ECORRUPT,
-	                "wire type 5 (32-bit) where its type needs 2");
+	expect_corrupt(&tensorflow__asset_file_def__descriptor, c, sizeof c,
+	               "wire type 5 (32-bit) where its type needs 2", -1);
 	/* TensorProto.float_val (float) as a varint */
 	static const uint8_t d[] = { 0x28, 0x01 };
-	tu_assert_error(check(&tensorflow__tensor_proto__descriptor, d, sizeof d), TFSHRINK_ECORRUPT,
-	                "field 5 (float_val) of tensorflow.TensorProto: wire type 0");
+	expect_corrupt(&tensorflow__tensor_proto__descriptor, d, sizeof d,
+	               "field 5 (float_val) of tensorflow.TensorProto: wire type 0", -1);
 	/* non-repeated scalars are never packed */
 	static const uint8_t e[] = { 0x1a, 0x01, 0x01 };
-	tu_assert_error(check(&tensorflow__tensor_proto__descriptor, e, sizeof e), TFSHRINK_ECORRUPT,
-	                "field 3 (version_number) of tensorflow.TensorProto: wire type 2");
+	expect_corrupt(&tensorflow__tensor_proto__descriptor, e, sizeof e,
+	               "field 3 (version_number) of tensorflow.TensorProto: wire type 2", -1);
 }
 
 static void test_packed(void **state)
@@ -231,15 +227,12 @@ static void test_packed(void **state)
 	protobuf_c_message_free_unpacked(m, NULL);
 
 	static const uint8_t odd[] = { 0x2a, 0x07, 0, 0, 0x80, 0x3f, 0, 0, 0 };
-	tu_assert_error(check(&tensorflow__tensor_proto__descriptor, odd, sizeof odd), TFSHRINK_ECORRUPT,
-	                "not a multiple of 4");
+	expect_corrupt(&tensorflow__tensor_proto__descriptor, odd, sizeof odd, "not a multiple of 4", -1);
 	static const uint8_t dbl[] = { 0x32, 0x04, 0, 0, 0, 0 };
-	tu_assert_error(check(&tensorflow__tensor_proto__descriptor, dbl, sizeof dbl), TFSHRINK_ECORRUPT,
-	                "not a multiple of 8");
+	expect_corrupt(&tensorflow__tensor_proto__descriptor, dbl, sizeof dbl, "not a multiple of 8", -1);
 	static const uint8_t cut[] = { 0x3a, 0x02, 0x01, 0xac };
-	tu_assert_error(check(&tensorflow__tensor_proto__descriptor, cut, sizeof cut), TFSHRINK_ECORRUPT,
-	                "the last packed varint runs past the end of the field");
-	assert_offset(3);
+	expect_corrupt(&tensorflow__tensor_proto__descriptor, cut, sizeof cut,
+	               "the last packed varint runs past the end of the field", 3);
 }
 
 static void test_map_fields_descended(void **state)
@@ -248,9 +241,8 @@ static void test_map_fields_descended(void **state)
 	/* NodeDef.attr (map entry message) whose AttrValue (field 2) holds a
 	 * type (field 6, enum) sent as a string: found only by descending. */
 	static const uint8_t b[] = { 0x2a, 0x07, 0x0a, 0x01, 'T', 0x12, 0x02, 0x32, 0x00 };
-	tu_assert_error(check(&tensorflow__node_def__descriptor, b, sizeof b), TFSHRINK_ECORRUPT,
-	                "field 6 (type) of tensorflow.AttrValue: wire type 2");
-	assert_offset(7);
+	expect_corrupt(&tensorflow__node_def__descriptor, b, sizeof b,
+	               "field 6 (type) of tensorflow.AttrValue: wire type 2", 7);
 	static const uint8_t good[] = { 0x2a, 0x07, 0x0a, 0x01, 'T', 0x12, 0x02, 0x30, 0x01 };
 	ProtobufCMessage *m = NULL;
 	assert_int_equal(tfs_pb_unpack(&tensorflow__node_def__descriptor, good, sizeof good, PATH, &m), 0);
@@ -463,25 +455,31 @@ static void real_truncate(const char *name, const uint8_t *data, size_t n)
 		truncate_at(name, data, n, (size_t)(rng() % n));
 }
 
+/* saved_model.pb of a shared real model; NULL when the model is absent. */
+static uint8_t *real_pb(const char *name, size_t *n)
+{
+	char *dir = tu_realmodel(name);
+	if (!dir)
+		return NULL;
+	char *path = tu_join(dir, "saved_model.pb");
+	uint8_t *data = tu_read(path, n);
+	free(path);
+	free(dir);
+	return data;
+}
+
 static void test_truncated_real(void **state)
 {
 	(void)state;
-	char *dir = tu_realmodel("tfcc_half_plus_two");
-	if (!dir)
-		skip();
-	char path[4096];
-	snprintf(path, sizeof path, "%s/saved_model.pb", dir);
-	free(dir);
 	size_t n;
-	uint8_t *data = tu_read(path, &n);
+	uint8_t *data = real_pb("tfcc_half_plus_two", &n);
+	if (!data)
+		skip();
 	real_truncate("tfcc_half_plus_two", data, n);
 	free(data);
 	/* a TF2 model with an object graph, too */
-	dir = tu_realmodel("keras_ocr_sharded");
-	if (dir) {
-		snprintf(path, sizeof path, "%s/saved_model.pb", dir);
-		free(dir);
-		data = tu_read(path, &n);
+	data = real_pb("keras_ocr_sharded", &n);
+	if (data) {
 		real_truncate("keras_ocr_sharded", data, n);
 		free(data);
 	}
@@ -490,14 +488,10 @@ static void test_truncated_real(void **state)
 static void test_mutated_real(void **state)
 {
 	(void)state;
-	char *dir = tu_realmodel("serving_half_plus_two_cpu");
-	if (!dir)
-		skip();
-	char path[4096];
-	snprintf(path, sizeof path, "%s/saved_model.pb", dir);
-	free(dir);
 	size_t n;
-	uint8_t *data = tu_read(path, &n);
+	uint8_t *data = real_pb("serving_half_plus_two_cpu", &n);
+	if (!data)
+		skip();
 	uint8_t *copy = malloc(n);
 	assert_non_null(copy);
 	for (int i = 0; i < 3000; i++) {

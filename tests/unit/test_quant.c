@@ -130,38 +130,6 @@ static void check_f16_all(const float *f, const uint16_t *back)
 	}
 }
 
-static void test_f16_exhaustive(void **state)
-{
-	(void)state;
-	uint16_t *h = malloc(65536 * sizeof *h), *back = malloc(65536 * sizeof *back);
-	float *f = malloc(65536 * sizeof *f);
-	assert_non_null(h);
-	assert_non_null(back);
-	assert_non_null(f);
-	for (uint32_t i = 0; i < 65536; i++) {
-		h[i] = (uint16_t)i;
-		f[i] = tfs_f16_to_f32_ref(h[i]);
-		back[i] = tfs_f32_to_f16_ref(f[i]);
-	}
-	check_f16_all(f, back);
-
-	const tfs_quant_kernels *kr = tfs_quant_kernels_ref(), *kb = tfs_quant_kernels_best();
-	const tfs_quant_kernels *ks[2] = { kr, kb };
-	for (int k = 0; k < 2; k++) {
-		memset(f, 0, 65536 * sizeof *f);
-		ks[k]->f16_to_f32(h, 65536, f);
-		ks[k]->f32_to_f16(f, 65536, back);
-		check_f16_all(f, back);
-	}
-	tfs_quant_opts o = { .threads = 3 };
-	assert_int_equal(tfs_quant_f16_to_f32(h, 65536, f, &o), 0);
-	assert_int_equal(tfs_quant_f32_to_f16(f, 65536, back, &o), 0);
-	check_f16_all(f, back);
-	free(h);
-	free(back);
-	free(f);
-}
-
 static void check_bf16_all(const float *f, const uint16_t *back)
 {
 	for (uint32_t i = 0; i < 65536; i++) {
@@ -176,9 +144,45 @@ static void check_bf16_all(const float *f, const uint16_t *back)
 	}
 }
 
-static void test_bf16_exhaustive(void **state)
+/* float16 and bfloat16 go through the same checks. */
+typedef void (*from_f32_fn)(const float *x, size_t n, uint16_t *out);
+typedef void (*to_f32_fn)(const uint16_t *h, size_t n, float *out);
+
+typedef struct half_fmt {
+	const char *name;
+	int bf16; /* picks the kernels' bf16 entries */
+	float (*to_f32_ref)(uint16_t h);
+	uint16_t (*from_f32_ref)(float x);
+	uint16_t (*indep)(float x);
+	void (*check_all)(const float *f, const uint16_t *back);
+	int (*to_f32)(const uint16_t *h, size_t n, float *out, const tfs_quant_opts *opts);
+	int (*from_f32)(const float *x, size_t n, uint16_t *out, const tfs_quant_opts *opts);
+} half_fmt;
+
+static const half_fmt F16 = { "f16", 0, tfs_f16_to_f32_ref, tfs_f32_to_f16_ref, indep_f16, check_f16_all,
+	                      tfs_quant_f16_to_f32, tfs_quant_f32_to_f16 };
+static const half_fmt BF16 = { "bf16", 1, tfs_bf16_to_f32_ref, tfs_f32_to_bf16_ref, indep_bf16, check_bf16_all,
+	                       tfs_quant_bf16_to_f32, tfs_quant_f32_to_bf16 };
+
+static from_f32_fn kernel_from(const tfs_quant_kernels *k, const half_fmt *fmt)
 {
-	(void)state;
+	return fmt->bf16 ? k->f32_to_bf16 : k->f32_to_f16;
+}
+
+static to_f32_fn kernel_to(const tfs_quant_kernels *k, const half_fmt *fmt)
+{
+	return fmt->bf16 ? k->bf16_to_f32 : k->f16_to_f32;
+}
+
+static const char *kernel_isa(const tfs_quant_kernels *k, const half_fmt *fmt)
+{
+	return fmt->bf16 ? k->bf16_isa : k->f16_isa;
+}
+
+/* Every 16-bit pattern to float32 and back: the reference, both kernel
+ * sets, and the threaded entry points. */
+static void exhaustive(const half_fmt *fmt)
+{
 	uint16_t *h = malloc(65536 * sizeof *h), *back = malloc(65536 * sizeof *back);
 	float *f = malloc(65536 * sizeof *f);
 	assert_non_null(h);
@@ -186,25 +190,37 @@ static void test_bf16_exhaustive(void **state)
 	assert_non_null(f);
 	for (uint32_t i = 0; i < 65536; i++) {
 		h[i] = (uint16_t)i;
-		f[i] = tfs_bf16_to_f32_ref(h[i]);
-		back[i] = tfs_f32_to_bf16_ref(f[i]);
+		f[i] = fmt->to_f32_ref(h[i]);
+		back[i] = fmt->from_f32_ref(f[i]);
 	}
-	check_bf16_all(f, back);
+	fmt->check_all(f, back);
 
 	const tfs_quant_kernels *ks[2] = { tfs_quant_kernels_ref(), tfs_quant_kernels_best() };
 	for (int k = 0; k < 2; k++) {
 		memset(f, 0, 65536 * sizeof *f);
-		ks[k]->bf16_to_f32(h, 65536, f);
-		ks[k]->f32_to_bf16(f, 65536, back);
-		check_bf16_all(f, back);
+		kernel_to(ks[k], fmt)(h, 65536, f);
+		kernel_from(ks[k], fmt)(f, 65536, back);
+		fmt->check_all(f, back);
 	}
 	tfs_quant_opts o = { .threads = 3 };
-	assert_int_equal(tfs_quant_bf16_to_f32(h, 65536, f, &o), 0);
-	assert_int_equal(tfs_quant_f32_to_bf16(f, 65536, back, &o), 0);
-	check_bf16_all(f, back);
+	assert_int_equal(fmt->to_f32(h, 65536, f, &o), 0);
+	assert_int_equal(fmt->from_f32(f, 65536, back, &o), 0);
+	fmt->check_all(f, back);
 	free(h);
 	free(back);
 	free(f);
+}
+
+static void test_f16_exhaustive(void **state)
+{
+	(void)state;
+	exhaustive(&F16);
+}
+
+static void test_bf16_exhaustive(void **state)
+{
+	(void)state;
+	exhaustive(&BF16);
 }
 
 /* ---- float32 -> 16-bit on edge sets ---------------------------------------- */
@@ -216,22 +232,27 @@ struct edge {
 
 /* Checks one value through the reference, the independent reference and the
  * fastest kernel. */
-static void check_f16_one(uint32_t u, const tfs_quant_kernels *kb)
+static void check_one(const half_fmt *fmt, uint32_t u, const tfs_quant_kernels *kb)
 {
 	float x = u2f(u);
-	uint16_t r = tfs_f32_to_f16_ref(x), s;
-	kb->f32_to_f16(&x, 1, &s);
-	if (r != indep_f16(x) || r != s)
-		fail_msg("f32 %08x -> f16 ref %04x, independent %04x, %s %04x", u, r, indep_f16(x), kb->f16_isa, s);
+	uint16_t r = fmt->from_f32_ref(x), s;
+	kernel_from(kb, fmt)(&x, 1, &s);
+	if (r != fmt->indep(x) || r != s)
+		fail_msg("f32 %08x -> %s ref %04x, independent %04x, %s %04x", u, fmt->name, r, fmt->indep(x),
+		         kernel_isa(kb, fmt), s);
 }
 
-static void check_bf16_one(uint32_t u, const tfs_quant_kernels *kb)
+/* The fixed cases, through the reference (which must give `want`) and check_one. */
+static const half_fmt *const halves[2] = { &F16, &BF16 };
+
+static void check_edges(const half_fmt *fmt, const struct edge *edges, size_t n, const tfs_quant_kernels *kb)
 {
-	float x = u2f(u);
-	uint16_t r = tfs_f32_to_bf16_ref(x), s;
-	kb->f32_to_bf16(&x, 1, &s);
-	if (r != indep_bf16(x) || r != s)
-		fail_msg("f32 %08x -> bf16 ref %04x, independent %04x, %s %04x", u, r, indep_bf16(x), kb->bf16_isa, s);
+	for (size_t i = 0; i < n; i++) {
+		uint16_t r = fmt->from_f32_ref(u2f(edges[i].f));
+		if (r != edges[i].want)
+			fail_msg("f32 %08x -> %s %04x, want %04x", edges[i].f, fmt->name, r, edges[i].want);
+		check_one(fmt, edges[i].f, kb);
+	}
 }
 
 static void test_f16_edges(void **state)
@@ -271,12 +292,7 @@ static void test_f16_edges(void **state)
 		{ 0x7fffffff, 0x7fff },
 	};
 	const tfs_quant_kernels *kb = tfs_quant_kernels_best();
-	for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
-		uint16_t r = tfs_f32_to_f16_ref(u2f(edges[i].f));
-		if (r != edges[i].want)
-			fail_msg("f32 %08x -> f16 %04x, want %04x", edges[i].f, r, edges[i].want);
-		check_f16_one(edges[i].f, kb);
-	}
+	check_edges(&F16, edges, sizeof edges / sizeof *edges, kb);
 	/* Every tie between adjacent halves, and one float either side of it. */
 	for (uint32_t h = 0; h < 0x7c00; h++) {
 		double lo = indep_f16_value((uint16_t)h);
@@ -285,10 +301,10 @@ static void test_f16_edges(void **state)
 		assert_true((double)mid == (lo + hi) / 2);
 		for (int sgn = 0; sgn < 2; sgn++) {
 			uint32_t u = f2u(mid) | (sgn ? 0x80000000u : 0);
-			check_f16_one(u, kb);
-			check_f16_one(u + 1, kb);
+			check_one(&F16, u, kb);
+			check_one(&F16, u + 1, kb);
 			if ((u & 0x7fffffffu) != 0)
-				check_f16_one(u - 1, kb);
+				check_one(&F16, u - 1, kb);
 		}
 		uint16_t want = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
 		assert_int_equal(tfs_f32_to_f16_ref(mid), want);
@@ -318,20 +334,15 @@ static void test_bf16_edges(void **state)
 		{ 0x7fffffff, 0x7fc0 }, { 0xff812345, 0xffc0 },          /* payload dropped (as Eigen) */
 	};
 	const tfs_quant_kernels *kb = tfs_quant_kernels_best();
-	for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
-		uint16_t r = tfs_f32_to_bf16_ref(u2f(edges[i].f));
-		if (r != edges[i].want)
-			fail_msg("f32 %08x -> bf16 %04x, want %04x", edges[i].f, r, edges[i].want);
-		check_bf16_one(edges[i].f, kb);
-	}
+	check_edges(&BF16, edges, sizeof edges / sizeof *edges, kb);
 	/* Every tie (low half 0x8000) for every upper half, one either side. */
 	for (uint32_t hi = 0; hi < 0x10000; hi++) {
 		uint32_t u = (hi << 16) | 0x8000u;
 		if ((u & 0x7fffffffu) >= 0x7f800000u)
 			continue;
-		check_bf16_one(u, kb);
-		check_bf16_one(u - 1, kb);
-		check_bf16_one(u + 1, kb);
+		check_one(&BF16, u, kb);
+		check_one(&BF16, u - 1, kb);
+		check_one(&BF16, u + 1, kb);
 	}
 }
 
@@ -357,18 +368,16 @@ static void test_f32_random_and_strided(void **state)
 			uint32_t u = total < n_random ? (uint32_t)rnd() : (uint32_t)(next++ * stride);
 			x[n] = u2f(u);
 		}
-		kr->f32_to_f16(x, n, r);
-		kb->f32_to_f16(x, n, s);
-		assert_memory_equal(r, s, n * sizeof *r);
-		for (size_t i = 0; i < n; i++)
-			if (r[i] != indep_f16(x[i]))
-				fail_msg("f32 %08x -> f16 %04x, independent %04x", f2u(x[i]), r[i], indep_f16(x[i]));
-		kr->f32_to_bf16(x, n, r);
-		kb->f32_to_bf16(x, n, s);
-		assert_memory_equal(r, s, n * sizeof *r);
-		for (size_t i = 0; i < n; i++)
-			if (r[i] != indep_bf16(x[i]))
-				fail_msg("f32 %08x -> bf16 %04x, independent %04x", f2u(x[i]), r[i], indep_bf16(x[i]));
+		for (int k = 0; k < 2; k++) {
+			const half_fmt *fmt = halves[k];
+			kernel_from(kr, fmt)(x, n, r);
+			kernel_from(kb, fmt)(x, n, s);
+			assert_memory_equal(r, s, n * sizeof *r);
+			for (size_t i = 0; i < n; i++)
+				if (r[i] != fmt->indep(x[i]))
+					fail_msg("f32 %08x -> %s %04x, independent %04x", f2u(x[i]), fmt->name, r[i],
+					         fmt->indep(x[i]));
+		}
 	}
 	free(x);
 	free(r);
@@ -424,28 +433,45 @@ static void test_simd_tails_f16_bf16(void **state)
 		for (int pass = 0; pass < 2; pass++) {
 			if (!(pass == 0 ? f16 : bf16))
 				continue;
-			void (*from_r)(const float *, size_t, uint16_t *) = pass ? kr->f32_to_bf16 : kr->f32_to_f16;
-			void (*from_s)(const float *, size_t, uint16_t *) = pass ? kb->f32_to_bf16 : kb->f32_to_f16;
-			void (*to_r)(const uint16_t *, size_t, float *) = pass ? kr->bf16_to_f32 : kr->f16_to_f32;
-			void (*to_s)(const uint16_t *, size_t, float *) = pass ? kb->bf16_to_f32 : kb->f16_to_f32;
+			const half_fmt *fmt = halves[pass];
 			memset(hr, 0xa5, sizeof hr);
 			memset(hs, 0xa5, sizeof hs);
-			from_r(x, n, hr + out_off);
-			from_s(x, n, hs + out_off);
+			kernel_from(kr, fmt)(x, n, hr + out_off);
+			kernel_from(kb, fmt)(x, n, hs + out_off);
 			if (memcmp(hr, hs, sizeof hr) != 0) {
 				for (size_t i = 0; i < N + PAD; i++)
 					if (hr[i] != hs[i])
 						fail_msg("%s n=%zu at %zu: ref %04x simd %04x (input %08x)",
-							pass ? "bf16" : "f16", n, i, hr[i], hs[i],
+							fmt->name, n, i, hr[i], hs[i],
 							i >= out_off && i - out_off < n ? f2u(x[i - out_off]) : 0);
 			}
 			memset(fr, 0xa5, sizeof fr);
 			memset(fs, 0xa5, sizeof fs);
-			to_r(h, n, fr + out_off);
-			to_s(h, n, fs + out_off);
+			kernel_to(kr, fmt)(h, n, fr + out_off);
+			kernel_to(kb, fmt)(h, n, fs + out_off);
 			assert_memory_equal(fr, fs, sizeof fr);
 		}
 	}
+}
+
+enum { TAIL_N = 1023, TAIL_PAD = 40 };
+
+/* Both kernels' int8 codes for x[0..n), by one scale (scales NULL) or by
+ * one scale each, written at out_off between guards: the same bytes. */
+static void same_int8_codes(const float *x, size_t n, float scale, const float *scales, size_t out_off)
+{
+	const tfs_quant_kernels *kr = tfs_quant_kernels_ref(), *kb = tfs_quant_kernels_best();
+	int8_t qr[TAIL_N + TAIL_PAD], qs[TAIL_N + TAIL_PAD];
+	memset(qr, 0x5a, sizeof qr);
+	memset(qs, 0x5a, sizeof qs);
+	if (scales) {
+		kr->int8_quant_v(x, n, scales, qr + out_off);
+		kb->int8_quant_v(x, n, scales, qs + out_off);
+	} else {
+		kr->int8_quant_s(x, n, scale, qr + out_off);
+		kb->int8_quant_s(x, n, scale, qs + out_off);
+	}
+	assert_memory_equal(qr, qs, sizeof qr);
 }
 
 static void test_simd_tails_int8(void **state)
@@ -453,9 +479,8 @@ static void test_simd_tails_int8(void **state)
 	(void)state;
 	const tfs_quant_kernels *kr = tfs_quant_kernels_ref(), *kb = tfs_quant_kernels_best();
 	require_simd(kb->int8_isa);
-	enum { N = 1023, PAD = 40 };
+	enum { N = TAIL_N, PAD = TAIL_PAD };
 	float src[N + 8], sc[N + 8];
-	int8_t qr[N + PAD], qs[N + PAD];
 	uint32_t ar[N + PAD], as[N + PAD];
 	for (size_t n = 1; n <= N; n++) {
 		size_t in_off = n % 8, out_off = (n * 5) % 8;
@@ -470,33 +495,17 @@ static void test_simd_tails_int8(void **state)
 			src[in_off + i] = fmaxf(-m, fminf(m, v));
 		}
 		const float *x = src + in_off, *s = sc + in_off;
-		memset(qr, 0x5a, sizeof qr);
-		memset(qs, 0x5a, sizeof qs);
-		kr->int8_quant_s(x, n, scale, qr + out_off);
-		kb->int8_quant_s(x, n, scale, qs + out_off);
-		assert_memory_equal(qr, qs, sizeof qr);
-		memset(qr, 0x5a, sizeof qr);
-		memset(qs, 0x5a, sizeof qs);
-		kr->int8_quant_v(x, n, s, qr + out_off);
-		kb->int8_quant_v(x, n, s, qs + out_off);
-		assert_memory_equal(qr, qs, sizeof qr);
+		same_int8_codes(x, n, scale, NULL, out_off);
+		same_int8_codes(x, n, 0, s, out_off);
 		/* Ties at scale 1 (x = k + 0.5 exactly). */
-		memset(qr, 0x5a, sizeof qr);
-		memset(qs, 0x5a, sizeof qs);
-		kr->int8_quant_s(x, n, 1.0f, qr + out_off);
-		kb->int8_quant_s(x, n, 1.0f, qs + out_off);
-		assert_memory_equal(qr, qs, sizeof qr);
+		same_int8_codes(x, n, 1.0f, NULL, out_off);
 
 		for (size_t i = 0; i < n; i++)
 			src[in_off + i] = tail_value(i); /* NaN and Inf too: maxima are bit patterns */
 		assert_int_equal(kr->absmax_bits(x, n), kb->absmax_bits(x, n));
 		/* Outside the contract (NaN, Inf, quotients far past 127) the codes
 		 * still agree, so no input can make the two kernels differ. */
-		memset(qr, 0x5a, sizeof qr);
-		memset(qs, 0x5a, sizeof qs);
-		kr->int8_quant_s(x, n, scale, qr + out_off);
-		kb->int8_quant_s(x, n, scale, qs + out_off);
-		assert_memory_equal(qr, qs, sizeof qr);
+		same_int8_codes(x, n, scale, NULL, out_off);
 		for (size_t i = 0; i < N + PAD; i++)
 			ar[i] = as[i] = (uint32_t)rnd() >> (rnd() % 32);
 		kr->absmax_cols(x, n, ar + out_off);
@@ -521,23 +530,17 @@ static void test_threaded_conversions(void **state)
 	assert_int_equal(tfs_quant_threads(&(tfs_quant_opts){ .threads = 1000 }), TFS_QUANT_MAX_THREADS);
 	assert_true(tfs_quant_threads(NULL) >= 1);
 
-	assert_int_equal(tfs_quant_f32_to_f16(x, n, h1, &one), 0);
-	assert_int_equal(tfs_quant_f32_to_f16(x, n, h2, &many), 0);
-	assert_memory_equal(h1, h2, n * sizeof *h1);
-	assert_int_equal(tfs_quant_f32_to_f16(x, n, h2, &ref), 0);
-	assert_memory_equal(h1, h2, n * sizeof *h1);
-	assert_int_equal(tfs_quant_f16_to_f32(h1, n, f1, &one), 0);
-	assert_int_equal(tfs_quant_f16_to_f32(h1, n, f2, &many), 0);
-	assert_memory_equal(f1, f2, n * sizeof *f1);
-
-	assert_int_equal(tfs_quant_f32_to_bf16(x, n, h1, &one), 0);
-	assert_int_equal(tfs_quant_f32_to_bf16(x, n, h2, &many), 0);
-	assert_memory_equal(h1, h2, n * sizeof *h1);
-	assert_int_equal(tfs_quant_f32_to_bf16(x, n, h2, &ref), 0);
-	assert_memory_equal(h1, h2, n * sizeof *h1);
-	assert_int_equal(tfs_quant_bf16_to_f32(h1, n, f1, &one), 0);
-	assert_int_equal(tfs_quant_bf16_to_f32(h1, n, f2, &many), 0);
-	assert_memory_equal(f1, f2, n * sizeof *f1);
+	for (int k = 0; k < 2; k++) {
+		const half_fmt *fmt = halves[k];
+		assert_int_equal(fmt->from_f32(x, n, h1, &one), 0);
+		assert_int_equal(fmt->from_f32(x, n, h2, &many), 0);
+		assert_memory_equal(h1, h2, n * sizeof *h1);
+		assert_int_equal(fmt->from_f32(x, n, h2, &ref), 0);
+		assert_memory_equal(h1, h2, n * sizeof *h1);
+		assert_int_equal(fmt->to_f32(h1, n, f1, &one), 0);
+		assert_int_equal(fmt->to_f32(h1, n, f2, &many), 0);
+		assert_memory_equal(f1, f2, n * sizeof *f1);
+	}
 
 	/* Empty input and argument checks. */
 	assert_int_equal(tfs_quant_f32_to_f16(NULL, 0, NULL, NULL), 0);

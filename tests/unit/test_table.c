@@ -57,17 +57,10 @@ static void free_ents(ent *e, size_t n)
 	free(e);
 }
 
-static int kcmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	size_t m = an < bn ? an : bn;
-	int c = m ? memcmp(a, b, m) : 0;
-	return c ? c : (an < bn ? -1 : an > bn);
-}
-
 static int ent_cmp(const void *x, const void *y)
 {
 	const ent *a = x, *b = y;
-	return kcmp(a->k, a->kl, b->k, b->kl);
+	return tu_key_cmp(a->k, a->kl, b->k, b->kl);
 }
 
 /* Writes entries with the writer; returns a malloc'd copy of the file. */
@@ -233,20 +226,81 @@ static void enc_index(tfs_buf *b, const char **seps, const uint64_t *off, const 
 	free_ents(e, n);
 }
 
-/* A file with one data block holding `contents` (stored with `type`) and an
- * index entry `sep` for it; optionally the index block is snappy too. */
-static void hb_one_block(tfs_buf *f, const void *contents, size_t n, uint8_t type, const char *sep)
+/* Snappy-compressed copy of a block's contents; caller frees. */
+static char *compress(const tfs_buf *b, size_t *cl)
 {
-	uint64_t doff, dsize, moff, msize, ioff, isize;
+	*cl = snappy_max_compressed_length(b->len);
+	char *comp = malloc(*cl);
+	assert_non_null(comp);
+	assert_int_equal(snappy_compress((const char *)b->data, b->len, comp, cl), SNAPPY_OK);
+	return comp;
+}
+
+/* Ends a file after its data blocks: an empty metaindex block, the index
+ * block for the data blocks at (off, size) under seps (snappy-compressed if
+ * snappy_index), and the footer. */
+static void hb_finish(tfs_buf *f, const char **seps, const uint64_t *off, const uint64_t *size, size_t n,
+                      int snappy_index)
+{
+	uint64_t moff, msize, ioff, isize;
 	tfs_buf tmp = { 0 };
-	f->len = 0;
-	hb_block(f, contents, n, type, &doff, &dsize);
 	enc_block(&tmp, NULL, 0, 16);
 	hb_block(f, tmp.data, tmp.len, 0, &moff, &msize);
-	enc_index(&tmp, &sep, &doff, &dsize, 1);
-	hb_block(f, tmp.data, tmp.len, 0, &ioff, &isize);
+	enc_index(&tmp, seps, off, size, n);
+	if (snappy_index) {
+		size_t cl;
+		char *comp = compress(&tmp, &cl);
+		hb_block(f, comp, cl, 1, &ioff, &isize);
+		free(comp);
+	} else {
+		hb_block(f, tmp.data, tmp.len, 0, &ioff, &isize);
+	}
 	hb_footer(f, moff, msize, ioff, isize);
 	tfs_buf_free(&tmp);
+}
+
+/* A file with one data block holding `contents` (stored with `type`) and an
+ * index entry `sep` for it. */
+static void hb_one_block(tfs_buf *f, const void *contents, size_t n, uint8_t type, const char *sep)
+{
+	uint64_t doff, dsize;
+	f->len = 0;
+	hb_block(f, contents, n, type, &doff, &dsize);
+	hb_finish(f, &sep, &doff, &dsize, 1, 0);
+}
+
+/* A file with two raw data blocks, a[0..na) and b[0..nb), indexed under
+ * sep0 and sep1 (whether or not those are right). */
+static void hb_two_blocks(tfs_buf *f, const ent *a, size_t na, const ent *b, size_t nb, const char *sep0,
+                          const char *sep1)
+{
+	uint64_t off[2], size[2];
+	tfs_buf blk = { 0 };
+	f->len = 0;
+	enc_block(&blk, a, na, 16);
+	hb_block(f, blk.data, blk.len, 0, &off[0], &size[0]);
+	enc_block(&blk, b, nb, 16);
+	hb_block(f, blk.data, blk.len, 0, &off[1], &size[1]);
+	const char *seps[2] = { sep0, sep1 };
+	hb_finish(f, seps, off, size, 2, 0);
+	tfs_buf_free(&blk);
+}
+
+/* A file whose one data block holds {"k": "v"} but whose index entry points
+ * at (off, size); size NULL: the block's real size. */
+static void hb_kv_at(tfs_buf *f, uint64_t off, const uint64_t *size)
+{
+	tfs_buf blk = { 0 };
+	ent *e = calloc(1, sizeof *e);
+	e[0] = mks("k", "v");
+	enc_block(&blk, e, 1, 16);
+	uint64_t real_off, real_size;
+	f->len = 0;
+	hb_block(f, blk.data, blk.len, 0, &real_off, &real_size);
+	const char *sep = "l";
+	hb_finish(f, &sep, &off, size ? size : &real_size, 1, 0);
+	tfs_buf_free(&blk);
+	free_ents(e, 1);
 }
 
 /* Replaces the 48-byte footer of a file. */
@@ -379,29 +433,23 @@ static void test_empty(void **state)
 	tfs_table_free(NULL);
 }
 
+static void roundtrip_one(const void *k, size_t kl, const void *v, size_t vl)
+{
+	ent *e = calloc(1, sizeof *e);
+	e[0] = mk(k, kl, v, vl);
+	tfs_table_free(roundtrip(e, 1, 0));
+	free_ents(e, 1);
+}
+
 static void test_one_key(void **state)
 {
 	(void)state;
-	ent *e = calloc(1, sizeof *e);
-	e[0] = mks("kernel", "value bytes");
-	tfs_table *t = roundtrip(e, 1, 0);
-	tfs_table_free(t);
-	free_ents(e, 1);
-
+	roundtrip_one("kernel", 6, "value bytes", 11);
 	/* The bundle header entry: empty key. */
 	static const uint8_t hdr[] = { 0x08, 0x01, 0x1a, 0x02, 0x08, 0x01 };
-	e = calloc(1, sizeof *e);
-	e[0] = mk("", 0, hdr, sizeof hdr);
-	t = roundtrip(e, 1, 0);
-	tfs_table_free(t);
-	free_ents(e, 1);
-
+	roundtrip_one("", 0, hdr, sizeof hdr);
 	/* Empty key and empty value. */
-	e = calloc(1, sizeof *e);
-	e[0] = mk("", 0, "", 0);
-	t = roundtrip(e, 1, 0);
-	tfs_table_free(t);
-	free_ents(e, 1);
+	roundtrip_one("", 0, "", 0);
 }
 
 static void test_shared_prefixes(void **state)
@@ -613,25 +661,23 @@ static void test_separators(void **state)
 	free_ents(e, 8);
 
 	/* short successor: first non-0xff byte raised, 0xff-only key unchanged */
-	e = calloc(1, sizeof *e);
-	e[0] = mk("\xff\xffz\x05", 4, "v", 1);
-	f = write_table(e, 1, 0, &len);
-	decode_layout(f, len, &L);
-	assert_int_equal(L.sep_len[0], 3);
-	assert_memory_equal(L.sep[0], "\xff\xff{", 3);
-	free(f);
-	free_ents(e, 1);
-	e = calloc(1, sizeof *e);
-	e[0] = mk("\xff\xff", 2, "v", 1);
-	f = write_table(e, 1, 0, &len);
-	decode_layout(f, len, &L);
-	assert_int_equal(L.sep_len[0], 2);
-	assert_memory_equal(L.sep[0], "\xff\xff", 2);
-	t = read_copy(f, len);
-	assert_same(t, e, 1);
-	tfs_table_free(t);
-	free(f);
-	free_ents(e, 1);
+	static const struct {
+		const char *key, *sep;
+		size_t key_len, sep_len;
+	} succ[] = { { "\xff\xffz\x05", "\xff\xff{", 4, 3 }, { "\xff\xff", "\xff\xff", 2, 2 } };
+	for (size_t i = 0; i < 2; i++) {
+		e = calloc(1, sizeof *e);
+		e[0] = mk(succ[i].key, succ[i].key_len, "v", 1);
+		f = write_table(e, 1, 0, &len);
+		decode_layout(f, len, &L);
+		assert_int_equal(L.sep_len[0], succ[i].sep_len);
+		assert_memory_equal(L.sep[0], succ[i].sep, succ[i].sep_len);
+		t = read_copy(f, len);
+		assert_same(t, e, 1);
+		tfs_table_free(t);
+		free(f);
+		free_ents(e, 1);
+	}
 }
 
 static void test_writer_rejects(void **state)
@@ -811,27 +857,19 @@ static void test_snappy_and_scattered_blocks(void **state)
 		e[i] = mk(k, strlen(k), v, sizeof v);
 	}
 	tfs_buf f = { 0 }, blk = { 0 };
-	uint64_t off[2], size[2], moff, msize, ioff, isize;
+	uint64_t off[2], size[2];
 	put(&f, "junk junk junk", 14);
 	/* second block (entries 20..39) first, compressed */
 	enc_block(&blk, e + 20, 20, 16);
-	size_t cl = snappy_max_compressed_length(blk.len);
-	char *comp = malloc(cl);
-	assert_int_equal(snappy_compress((const char *)blk.data, blk.len, comp, &cl), SNAPPY_OK);
+	size_t cl;
+	char *comp = compress(&blk, &cl);
 	assert_true(cl < blk.len);
 	hb_block(&f, comp, cl, 1, &off[1], &size[1]);
 	put(&f, "gap", 3);
 	enc_block(&blk, e, 20, 16);
 	hb_block(&f, blk.data, blk.len, 0, &off[0], &size[0]);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&f, blk.data, blk.len, 0, &moff, &msize);
 	const char *seps[2] = { "key/019", "key/04" };
-	enc_index(&blk, seps, off, size, 2);
-	cl = snappy_max_compressed_length(blk.len);
-	comp = realloc(comp, cl);
-	assert_int_equal(snappy_compress((const char *)blk.data, blk.len, comp, &cl), SNAPPY_OK);
-	hb_block(&f, comp, cl, 1, &ioff, &isize);
-	hb_footer(&f, moff, msize, ioff, isize);
+	hb_finish(&f, seps, off, size, 2, 1);
 	tfs_table *t = read_copy(f.data, f.len);
 	assert_same(t, e, 40);
 	assert_int_equal(t->kv[0].offset, off[0]);
@@ -839,31 +877,10 @@ static void test_snappy_and_scattered_blocks(void **state)
 	tfs_table_free(t);
 
 	/* the same with a separator below the second block's last key */
-	f.len = 0;
-	enc_block(&blk, e, 20, 16);
-	hb_block(&f, blk.data, blk.len, 0, &off[0], &size[0]);
-	enc_block(&blk, e + 20, 20, 16);
-	hb_block(&f, blk.data, blk.len, 0, &off[1], &size[1]);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&f, blk.data, blk.len, 0, &moff, &msize);
-	const char *bad[2] = { "key/019", "key/030" };
-	enc_index(&blk, bad, off, size, 2);
-	hb_block(&f, blk.data, blk.len, 0, &ioff, &isize);
-	hb_footer(&f, moff, msize, ioff, isize);
+	hb_two_blocks(&f, e, 20, e + 20, 20, "key/019", "key/030");
 	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "less than the block's last key");
-
 	/* and a first key not above the previous block's index key */
-	f.len = 0;
-	enc_block(&blk, e, 20, 16);
-	hb_block(&f, blk.data, blk.len, 0, &off[0], &size[0]);
-	enc_block(&blk, e + 20, 20, 16);
-	hb_block(&f, blk.data, blk.len, 0, &off[1], &size[1]);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&f, blk.data, blk.len, 0, &moff, &msize);
-	const char *bad2[2] = { "key/025", "key/04" };
-	enc_index(&blk, bad2, off, size, 2);
-	hb_block(&f, blk.data, blk.len, 0, &ioff, &isize);
-	hb_footer(&f, moff, msize, ioff, isize);
+	hb_two_blocks(&f, e, 20, e + 20, 20, "key/025", "key/04");
 	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "not above the previous index key");
 
 	free(comp);
@@ -965,23 +982,10 @@ static void test_handle_past_end(void **state)
 	assert_int_equal(read_rc(f, len), 0);
 
 	/* a data block handle in the index pointing outside */
-	tfs_buf g = { 0 }, blk = { 0 };
-	ent *e = calloc(1, sizeof *e);
-	e[0] = mks("k", "v");
-	enc_block(&blk, e, 1, 16);
-	uint64_t off, size, moff, msize, ioff, isize;
-	hb_block(&g, blk.data, blk.len, 0, &off, &size);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&g, blk.data, blk.len, 0, &moff, &msize);
-	const char *sep = "l";
-	uint64_t badoff = 1000000, badsize = size;
-	enc_index(&blk, &sep, &badoff, &badsize, 1);
-	hb_block(&g, blk.data, blk.len, 0, &ioff, &isize);
-	hb_footer(&g, moff, msize, ioff, isize);
+	tfs_buf g = { 0 };
+	hb_kv_at(&g, 1000000, NULL);
 	expect_err(read_rc(g.data, g.len), TFSHRINK_ECORRUPT, "data block handle");
 	tfs_buf_free(&g);
-	tfs_buf_free(&blk);
-	free_ents(e, 1);
 	free(f);
 }
 
@@ -1014,23 +1018,11 @@ static void test_huge_varints(void **state)
 	free(f);
 
 	/* huge handle values inside the index block */
-	tfs_buf g = { 0 }, blk = { 0 };
-	ent *e = calloc(1, sizeof *e);
-	e[0] = mks("k", "v");
-	enc_block(&blk, e, 1, 16);
-	uint64_t off, size, moff, msize, ioff, isize;
-	hb_block(&g, blk.data, blk.len, 0, &off, &size);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&g, blk.data, blk.len, 0, &moff, &msize);
-	const char *sep = "l";
-	uint64_t o = 3, s = UINT64_MAX - 1;
-	enc_index(&blk, &sep, &o, &s, 1);
-	hb_block(&g, blk.data, blk.len, 0, &ioff, &isize);
-	hb_footer(&g, moff, msize, ioff, isize);
+	tfs_buf g = { 0 };
+	const uint64_t huge = UINT64_MAX - 1;
+	hb_kv_at(&g, 3, &huge);
 	expect_err(read_rc(g.data, g.len), TFSHRINK_ECORRUPT, "past the end");
 	tfs_buf_free(&g);
-	tfs_buf_free(&blk);
-	free_ents(e, 1);
 }
 
 static void test_checksum_mismatch(void **state)
@@ -1125,44 +1117,28 @@ static void test_restarts(void **state)
 	/* block shorter than the restart count itself */
 	hb_one_block(&f, "\x01\x00", 2, 0, "c");
 	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "too short");
-	/* zero restart points with entries */
+	/* the entries with other restart arrays (then their count) */
+	static const struct {
+		uint32_t tail[3];
+		size_t n;
+		const char *needle;
+	} tails[] = {
+		{ { 0 }, 1, "no restart points" },
+		{ { 0, 4, 2 }, 3, "entry boundary" },         /* in the middle of an entry */
+		{ { 0, 3 + 5 + 1, 2 }, 3, "shares" },         /* at "apricot", which shares "ap" */
+		{ { 9, 1 }, 2, "first restart point" },       /* the first not 0 */
+		{ { 0, 1000, 2 }, 3, "entry boundary" },      /* past the entries */
+	};
 	enc_block(&blk, e, 3, 16);
 	tfs_buf b2 = { 0 };
-	put(&b2, blk.data, blk.len - 8);
-	put32(&b2, 0);
-	hb_one_block(&f, b2.data, b2.len, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "no restart points");
-	/* a restart point in the middle of an entry */
-	b2.len = 0;
-	put(&b2, blk.data, blk.len - 8);
-	put32(&b2, 0);
-	put32(&b2, 4);
-	put32(&b2, 2);
-	hb_one_block(&f, b2.data, b2.len, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "entry boundary");
-	/* a restart point at an entry that shares a prefix ("apricot" shares "ap") */
-	b2.len = 0;
-	put(&b2, blk.data, blk.len - 8);
-	put32(&b2, 0);
-	put32(&b2, 3 + 5 + 1); /* second entry */
-	put32(&b2, 2);
-	hb_one_block(&f, b2.data, b2.len, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "shares");
-	/* first restart not 0 */
-	b2.len = 0;
-	put(&b2, blk.data, blk.len - 8);
-	put32(&b2, 9);
-	put32(&b2, 1);
-	hb_one_block(&f, b2.data, b2.len, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "first restart point");
-	/* a restart past the entries */
-	b2.len = 0;
-	put(&b2, blk.data, blk.len - 8);
-	put32(&b2, 0);
-	put32(&b2, 1000);
-	put32(&b2, 2);
-	hb_one_block(&f, b2.data, b2.len, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "entry boundary");
+	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+		b2.len = 0;
+		put(&b2, blk.data, blk.len - 8);
+		for (size_t k = 0; k < tails[i].n; k++)
+			put32(&b2, tails[i].tail[k]);
+		hb_one_block(&f, b2.data, b2.len, 0, "c");
+		expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, tails[i].needle);
+	}
 
 	tfs_buf_free(&b2);
 	tfs_buf_free(&f);
@@ -1199,45 +1175,43 @@ static void test_unsorted(void **state)
 
 	/* written by hand: entries in the wrong order, across two blocks */
 	tfs_buf g = { 0 }, blk = { 0 };
-	uint64_t off[2], size[2], moff, msize, ioff, isize;
 	ent *x = calloc(2, sizeof *x);
 	x[0] = mks("b", "1");
 	x[1] = mks("a", "2");
 	enc_block(&blk, x, 2, 16);
 	hb_one_block(&g, blk.data, blk.len, 0, "c");
 	expect_err(read_rc(g.data, g.len), TFSHRINK_ECORRUPT, "out of order");
-
-	g.len = 0;
-	enc_block(&blk, x, 1, 16);
-	hb_block(&g, blk.data, blk.len, 0, &off[0], &size[0]);
-	enc_block(&blk, x + 1, 1, 16);
-	hb_block(&g, blk.data, blk.len, 0, &off[1], &size[1]);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&g, blk.data, blk.len, 0, &moff, &msize);
-	const char *seps[2] = { "b", "c" };
-	enc_index(&blk, seps, off, size, 2);
-	hb_block(&g, blk.data, blk.len, 0, &ioff, &isize);
-	hb_footer(&g, moff, msize, ioff, isize);
+	hb_two_blocks(&g, x, 1, x + 1, 1, "b", "c");
 	expect_err(read_rc(g.data, g.len), TFSHRINK_ECORRUPT, "out of order");
-
 	/* index keys out of order */
-	g.len = 0;
-	enc_block(&blk, x + 1, 1, 16);
-	hb_block(&g, blk.data, blk.len, 0, &off[0], &size[0]);
-	enc_block(&blk, x, 1, 16);
-	hb_block(&g, blk.data, blk.len, 0, &off[1], &size[1]);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&g, blk.data, blk.len, 0, &moff, &msize);
-	const char *bad[2] = { "c", "a" };
-	enc_index(&blk, bad, off, size, 2);
-	hb_block(&g, blk.data, blk.len, 0, &ioff, &isize);
-	hb_footer(&g, moff, msize, ioff, isize);
+	hb_two_blocks(&g, x + 1, 1, x, 1, "c", "a");
 	expect_err(read_rc(g.data, g.len), TFSHRINK_ECORRUPT, "index block keys out of order");
 
 	tfs_buf_free(&g);
 	tfs_buf_free(&blk);
 	free_ents(x, 2);
 	free_ents(e, 2);
+}
+
+/* Bytes of one data block that must be refused with `needle` (any message
+ * if NULL), at `offset` unless that is -1. */
+typedef struct bad_block {
+	const uint8_t *b;
+	size_t n;
+	const char *needle;
+	int64_t offset;
+} bad_block;
+
+static void expect_bad_blocks(const bad_block *c, size_t n, uint8_t type)
+{
+	tfs_buf f = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		hb_one_block(&f, c[i].b, c[i].n, type, "c");
+		expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, c[i].needle);
+		if (c[i].offset >= 0)
+			assert_int_equal(tfshrink_error_last()->offset, c[i].offset);
+	}
+	tfs_buf_free(&f);
 }
 
 static void test_bad_entries(void **state)
@@ -1250,29 +1224,25 @@ static void test_bad_entries(void **state)
 		5, 1, 0, 'b',       /* shares 5 bytes of a 1-byte key */
 		0, 0, 0, 0, 1, 0, 0, 0,
 	};
-	hb_one_block(&f, shared, sizeof shared, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "shared prefix");
-	assert_int_equal(tfshrink_error_last()->offset, 4);
 	/* first entry with a shared prefix */
 	static const uint8_t first[] = { 1, 1, 0, 'a', 0, 0, 0, 0, 1, 0, 0, 0 };
-	hb_one_block(&f, first, sizeof first, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "shares");
 	/* key running past the entries (into the restart array) */
 	static const uint8_t longkey[] = { 0, 9, 0, 'a', 0, 0, 0, 0, 1, 0, 0, 0 };
-	hb_one_block(&f, longkey, sizeof longkey, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "entry key");
 	/* value running past the entries */
 	static const uint8_t longval[] = { 0, 1, 9, 'a', 'v', 0, 0, 0, 0, 1, 0, 0, 0 };
-	hb_one_block(&f, longval, sizeof longval, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "entry value");
 	/* truncated varint at the end of the entries */
 	static const uint8_t trunc[] = { 0, 1, 0, 'a', 0x80, 0, 0, 0, 0, 1, 0, 0, 0 };
-	hb_one_block(&f, trunc, sizeof trunc, 0, "c");
-	assert_int_equal(read_rc(f.data, f.len), TFSHRINK_ECORRUPT);
 	/* a length that does not fit 32 bits */
 	static const uint8_t big[] = { 0, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 0, 0, 0, 1, 0, 0, 0 };
-	hb_one_block(&f, big, sizeof big, 0, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "32 bits");
+	const bad_block bad[] = {
+		{ shared, sizeof shared, "shared prefix", 4 },
+		{ first, sizeof first, "shares", -1 },
+		{ longkey, sizeof longkey, "entry key", -1 },
+		{ longval, sizeof longval, "entry value", -1 },
+		{ trunc, sizeof trunc, NULL, -1 },
+		{ big, sizeof big, "32 bits", -1 },
+	};
+	expect_bad_blocks(bad, sizeof bad / sizeof *bad, 0);
 
 	/* a key over TFS_MAX_KEY_BYTES */
 	size_t kl = (size_t)TFS_MAX_KEY_BYTES + 1;
@@ -1313,18 +1283,17 @@ static void test_bad_snappy(void **state)
 	(void)state;
 	tfs_buf f = { 0 }, blk = { 0 };
 	/* claims 10 bytes, delivers a 1-byte literal; CRC valid */
-	static const uint8_t bad[] = { 0x0a, 0x00, 'x' };
-	hb_one_block(&f, bad, sizeof bad, 1, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "snappy");
-	assert_int_equal(tfshrink_error_last()->offset, 0);
+	static const uint8_t short_literal[] = { 0x0a, 0x00, 'x' };
 	/* a copy reaching before the start of the output */
 	static const uint8_t badcopy[] = { 0x08, 0x00, 'x', 0x0d, 0x10 };
-	hb_one_block(&f, badcopy, sizeof badcopy, 1, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "snappy");
 	/* a broken length header */
 	static const uint8_t badlen[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	hb_one_block(&f, badlen, sizeof badlen, 1, "c");
-	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "snappy");
+	const bad_block bad[] = {
+		{ short_literal, sizeof short_literal, "snappy", 0 },
+		{ badcopy, sizeof badcopy, "snappy", -1 },
+		{ badlen, sizeof badlen, "snappy", -1 },
+	};
+	expect_bad_blocks(bad, sizeof bad / sizeof *bad, 1);
 
 	/* valid snappy, but the decompressed block is corrupt: the error names
 	 * the block's file offset and the position inside the block */
@@ -1332,19 +1301,13 @@ static void test_bad_snappy(void **state)
 	e[0] = mks("b", "1");
 	e[1] = mks("a", "2");
 	enc_block(&blk, e, 2, 16);
-	size_t cl = snappy_max_compressed_length(blk.len);
-	char *comp = malloc(cl);
-	assert_int_equal(snappy_compress((const char *)blk.data, blk.len, comp, &cl), SNAPPY_OK);
-	f.len = 0;
+	size_t cl;
+	char *comp = compress(&blk, &cl);
 	put(&f, "pad", 3);
-	uint64_t doff, dsize, moff, msize, ioff, isize;
+	uint64_t doff, dsize;
 	hb_block(&f, comp, cl, 1, &doff, &dsize);
-	enc_block(&blk, NULL, 0, 16);
-	hb_block(&f, blk.data, blk.len, 0, &moff, &msize);
 	const char *sep = "c";
-	enc_index(&blk, &sep, &doff, &dsize, 1);
-	hb_block(&f, blk.data, blk.len, 0, &ioff, &isize);
-	hb_footer(&f, moff, msize, ioff, isize);
+	hb_finish(&f, &sep, &doff, &dsize, 1, 0);
 	expect_err(read_rc(f.data, f.len), TFSHRINK_ECORRUPT, "after snappy decompression");
 	assert_int_equal(tfshrink_error_last()->offset, 3);
 	free(comp);

@@ -31,7 +31,7 @@ static void asset_directory_is_valid(void **state)
 	free(mg->asset_file_def[0]->filename);
 	mg->asset_file_def[0]->filename = strdup("vocabdir");
 	/* The directory exists: fine. */
-	assert_int_equal(tfs_model_verify(m), 0);
+	tu_assert_verifies(m);
 	free(mg->asset_file_def[0]->filename);
 	mg->asset_file_def[0]->filename = strdup("nodir");
 	tu_assert_error(tfs_model_verify(m), TFSHRINK_EVERIFY, "is missing");
