@@ -34,7 +34,9 @@ static const char help[] =
 	"      --weights MODE     store float32 weights as fp16, bf16 or int8 (lossy;\n"
 	"                         the model still takes and returns float32)\n"
 	"      --min-elements N   leave tensors under N elements float32 (1024)\n"
-	"      --per-tensor       int8: one scale per tensor, not per output channel\n"
+	"      --per-tensor       int8: one scale per tensor, not per channel\n"
+	"      --channel-axis A   int8: the axis whose channels get a scale each:\n"
+	"                         best (least error, the default) or last\n"
 	"      --include REGEX    quantize only variables whose name or key matches\n"
 	"      --exclude REGEX    keep variables whose name or key matches float32\n"
 	"      --min-sqnr DB      keep a tensor float32 when its SQNR would be below DB\n"
@@ -48,7 +50,7 @@ static const char help[] =
 
 enum { O_JSON = 256, O_KEEP_OPT, O_KEEP_DEBUG, O_NO_PRUNE, O_KEEP_OBJECTS, O_KEEP_ATTRS, O_STRIP_SHAPES,
        O_DROP_EXTRA, O_SKIP, O_LIST, O_PROGRESS, O_NO_PROGRESS, O_NO_DEDUPE, O_KEEP_ASSETS,
-       O_WEIGHTS, O_MIN_ELEMENTS, O_PER_TENSOR, O_INCLUDE, O_EXCLUDE, O_MIN_SQNR };
+       O_WEIGHTS, O_MIN_ELEMENTS, O_PER_TENSOR, O_INCLUDE, O_EXCLUDE, O_MIN_SQNR, O_CHANNEL_AXIS };
 
 /* Skips a pass by name; names of passes this build lacks are accepted and do nothing. */
 static int skip_pass(uint64_t *mask, const char *name, int strict)
@@ -94,7 +96,12 @@ static void print_weights(const tfshrink_shrink_report *r)
 			snprintf(ma, sizeof ma, "%.3g", w->max_abs_err);
 		if (!isnan(w->rel_rms_err))
 			snprintf(rr, sizeof rr, "%.3g", w->rel_rms_err);
-		printf("%-44.44s %-12s %10" PRIu64 " %10s %10s %8s %10s %10s\n", name, w->quantized ? w->scheme : "float32",
+		char scheme[24];
+		if (w->quantized && w->axis >= 0 && !strcmp(w->scheme, "int8/channel"))
+			snprintf(scheme, sizeof scheme, "int8/axis%d", w->axis);
+		else
+			snprintf(scheme, sizeof scheme, "%s", w->quantized ? w->scheme : "float32");
+		printf("%-44.44s %-12s %10" PRIu64 " %10s %10s %8s %10s %10s\n", name, scheme,
 		       w->elements, cli_bytes(w->bytes_before, a, sizeof a), cli_bytes(w->bytes_after, b, sizeof b), sq, ma, rr);
 		if (!w->quantized && w->reason && *w->reason)
 			printf("  kept float32: %s\n", w->reason);
@@ -156,6 +163,10 @@ static void print_json(const tfshrink_shrink_report *r, const char *in, const ch
 		json_bool(&j, "quantized", w->quantized);
 		json_str(&j, "dtype", weights_dtype(w->dtype));
 		json_str(&j, "scheme", w->quantized ? w->scheme : "float32");
+		if (w->axis >= 0)
+			json_u64(&j, "axis", (uint64_t)w->axis);
+		else
+			json_null(&j, "axis");
 		json_u64(&j, "elements", w->elements);
 		json_u64(&j, "bytes_before", w->bytes_before);
 		json_u64(&j, "bytes_after", w->bytes_after);
@@ -189,6 +200,7 @@ int cmd_shrink(int argc, char **argv)
 		{ "weights", required_argument, NULL, O_WEIGHTS }, { "min-elements", required_argument, NULL, O_MIN_ELEMENTS },
 		{ "per-tensor", no_argument, NULL, O_PER_TENSOR }, { "include", required_argument, NULL, O_INCLUDE },
 		{ "exclude", required_argument, NULL, O_EXCLUDE }, { "min-sqnr", required_argument, NULL, O_MIN_SQNR },
+		{ "channel-axis", required_argument, NULL, O_CHANNEL_AXIS },
 		{ NULL, 0, NULL, 0 } };
 	tfshrink_shrink_options so = TFSHRINK_SHRINK_OPTIONS_INIT;
 	int dry = 0, as_json = 0, force = 0, quiet = 0, prog = isatty(2);
@@ -241,6 +253,14 @@ int cmd_shrink(int argc, char **argv)
 			break;
 		}
 		case O_PER_TENSOR: so.per_tensor = 1; break;
+		case O_CHANNEL_AXIS:
+			if (!strcmp(optarg, "best"))
+				so.channel_axis = TFSHRINK_AXIS_BEST;
+			else if (!strcmp(optarg, "last"))
+				so.channel_axis = TFSHRINK_AXIS_LAST;
+			else
+				return cli_usage_error("shrink ", "--channel-axis takes best or last (got '%s')", optarg);
+			break;
 		case O_INCLUDE: so.include = optarg; break;
 		case O_EXCLUDE: so.exclude = optarg; break;
 		case O_LIST: list_passes(); return cli_finish_stdout(EXIT_OK);
@@ -252,7 +272,7 @@ int cmd_shrink(int argc, char **argv)
 		case '?':
 			if (optopt == O_SKIP)
 				return cli_usage_error("shrink ", "--skip needs a pass name");
-			if (optopt >= O_WEIGHTS && optopt <= O_MIN_SQNR)
+			if (optopt >= O_WEIGHTS && optopt <= O_CHANNEL_AXIS)
 				return cli_usage_error("shrink ", "%s needs a value", argv[optind - 1]);
 			/* fall through */
 		default: return cli_usage_error("shrink ", "unknown option '%s'", argv[optind - 1]);

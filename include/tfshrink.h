@@ -226,6 +226,15 @@ typedef enum tfshrink_weights {
 	TFSHRINK_WEIGHTS_INT8      /**< symmetric int8 with float32 scales: Cast, then Mul */
 } tfshrink_weights;
 
+/** int8: the axis whose indices get one scale each (per-channel scheme). The
+ * graph dequantizes before any arithmetic, so every axis is valid. */
+typedef enum tfshrink_channel_axis {
+	TFSHRINK_AXIS_BEST = 0, /**< the axis whose scales give the least squared error
+	                             (at least 8 elements per scale; the last axis on ties) */
+	TFSHRINK_AXIS_LAST      /**< always the last axis: the output channel of Dense
+	                             and Conv kernels, as TFLite does */
+} tfshrink_channel_axis;
+
 typedef struct tfshrink_shrink_options {
 	int version;            /**< TFSHRINK_SHRINK_OPTIONS_VERSION */
 	uint64_t skip;          /**< bit i set: do not run pass i */
@@ -240,10 +249,12 @@ typedef struct tfshrink_shrink_options {
 	                             keys: only matching variables (NULL: all) */
 	const char *exclude;    /**< POSIX extended regex: matching variables stay float32 */
 	double min_sqnr;        /**< keep float32 where the SQNR (dB) would fall below; 0: no bound */
+	/* version 3 */
+	int channel_axis;       /**< int8 per-channel: a tfshrink_channel_axis */
 } tfshrink_shrink_options;
-#define TFSHRINK_SHRINK_OPTIONS_VERSION 2
+#define TFSHRINK_SHRINK_OPTIONS_VERSION 3
 #define TFSHRINK_SHRINK_OPTIONS_INIT \
-	{ TFSHRINK_SHRINK_OPTIONS_VERSION, 0, 0, 0, 0, TFSHRINK_WEIGHTS_KEEP, 1024, 0, NULL, NULL, 0.0 }
+	{ TFSHRINK_SHRINK_OPTIONS_VERSION, 0, 0, 0, 0, TFSHRINK_WEIGHTS_KEEP, 1024, 0, NULL, NULL, 0.0, TFSHRINK_AXIS_BEST }
 
 typedef struct tfshrink_pass_result {
 	const char *name;
@@ -269,6 +280,7 @@ typedef struct tfshrink_weight_result {
 	double max_abs_err;     /**< max |x - y| */
 	double rel_rms_err;     /**< sqrt(sum (x - y)^2 / sum x^2) */
 	const char *reason;     /**< why it stayed float32, or "" */
+	int axis;               /**< int8/channel and int8/row: the axis of the scales; else -1 */
 } tfshrink_weight_result;
 
 typedef struct tfshrink_shrink_report {

@@ -13,7 +13,8 @@
  * graph converts back to float32:
  *   fp16 / bf16: Cast(SrcT, DstT = float, Truncate = false)
  *   int8:        Cast to float, then Mul by a float32 scale Const: one scale
- *                per output channel (last axis), per row for variables read
+ *                per index of the axis with the least error (or the last
+ *                axis, --channel-axis last), per row for variables read
  *                through ResourceGather (the scale is gathered with the same
  *                indices), or one per tensor (--per-tensor).
  *
@@ -61,7 +62,10 @@
 #include "sort.h"
 
 #define MAX_DIMS 8
-#define OTHER (-2) /* a binding to something that is not a selected candidate */
+#define OTHER (-2)
+/* int8 per-channel: fewest elements one scale may cover (a float32 scale per
+ * 8 int8 values at most adds half their bytes). */
+#define MIN_PER_SCALE 8 /* a binding to something that is not a selected candidate */
 
 enum { AX_TENSOR = TFS_INT8_PER_TENSOR, AX_CHANNEL = TFS_INT8_PER_CHANNEL, AX_ROW = TFS_INT8_PER_ROW };
 
@@ -88,7 +92,8 @@ typedef struct wvar {
 	int sel;         /* still to be quantized */
 	int gathered, gather_batch;
 	char reason[240];
-	int axis;
+	int axis;        /* AX_* scheme */
+	int dim;         /* the scales' axis, or -1 */
 	uint8_t *data;   /* new stored bytes */
 	uint64_t len;
 	float *scales;
@@ -1054,7 +1059,7 @@ static int same_int8(const wctx *c, const ids *b)
 			a = w;
 			continue;
 		}
-		if (w->len != a->len || w->n_scales != a->n_scales || w->axis != a->axis || w->ndims != a->ndims ||
+		if (w->len != a->len || w->n_scales != a->n_scales || w->axis != a->axis || w->dim != a->dim || w->ndims != a->ndims ||
 		    memcmp(w->data, a->data, (size_t)w->len) || memcmp(w->scales, a->scales, w->n_scales * sizeof *w->scales))
 			return 0;
 	}
@@ -1100,6 +1105,106 @@ static const char *scheme_name(int mode, int axis)
 	if (mode == TFSHRINK_WEIGHTS_BF16)
 		return "bf16";
 	return axis == AX_CHANNEL ? "int8/channel" : axis == AX_ROW ? "int8/row" : "int8/tensor";
+}
+
+/* Quantizes x[n] to int8 with scales along axis k of w (-1: one scale) into
+ * q / scales, dequantized into y; *err2 is the summed squared error. */
+static int int8_try(const wvar *w, int k, const float *x, size_t n, int8_t *q, float *scales, float *y, double *err2)
+{
+	size_t outer = 1, d = n, inner = 1;
+	if (k < 0) {
+		outer = 1;
+		d = 1;
+		inner = n;
+	} else {
+		for (int i = 0; i < k; i++)
+			outer *= (size_t)w->dims[i];
+		d = (size_t)w->dims[k];
+		for (int i = k + 1; i < w->ndims; i++)
+			inner *= (size_t)w->dims[i];
+	}
+	TFS_TRY(tfs_quant_f32_to_int8_axis(x, outer, d, inner, q, scales, NULL));
+	TFS_TRY(tfs_quant_int8_axis_to_f32(q, outer, d, inner, scales, y, NULL));
+	tfs_quant_stats st;
+	TFS_TRY(tfs_quant_error_stats(x, y, n, 0.0, &st, NULL));
+	*err2 = st.sum_err2;
+	return 0;
+}
+
+/* int8: per row for gathered variables (the scale is gathered with the same
+ * indices), per tensor when asked, else per channel along the last axis or,
+ * by default, the axis (>= MIN_PER_SCALE elements per scale) whose scales
+ * give the least squared error: the graph dequantizes before any arithmetic,
+ * so any axis is valid, and the best one is often not the output channel
+ * (depthwise kernels [kh, kw, in, 1]; 1x1 convolutions). y gets the
+ * dequantized values. */
+static int quantize_int8(wctx *c, wvar *w, const float *x, float *y, size_t n)
+{
+	int cand[MAX_DIMS + 1], nc = 0;
+	if (c->o->per_tensor || w->ndims == 0 || (w->gathered && (w->gather_batch || w->ndims < 1))) {
+		cand[nc++] = -1;
+	} else if (w->gathered) {
+		cand[nc++] = 0;
+	} else if (w->ndims < 2) {
+		cand[nc++] = -1;
+	} else if (c->o->channel_axis == TFSHRINK_AXIS_LAST) {
+		cand[nc++] = w->ndims - 1;
+	} else {
+		/* The last axis first: it wins ties. */
+		for (int k = w->ndims - 1; k >= 0; k--)
+			if (w->dims[k] > 1 && (uint64_t)w->dims[k] * MIN_PER_SCALE <= w->n)
+				cand[nc++] = k;
+		if (!nc) /* a tiny tensor: the output channel, as with --channel-axis last */
+			cand[nc++] = w->ndims - 1;
+	}
+	size_t max_scales = 1;
+	for (int i = 0; i < nc; i++)
+		if (cand[i] >= 0 && (size_t)w->dims[cand[i]] > max_scales)
+			max_scales = (size_t)w->dims[cand[i]];
+	int8_t *q = malloc(n ? n : 1), *best_q = nc > 1 ? malloc(n ? n : 1) : NULL;
+	float *sc = malloc(max_scales * sizeof *sc), *best_y = nc > 1 ? malloc((n ? n : 1) * sizeof *best_y) : NULL;
+	int rc = 0, best = -2;
+	double best_err = 0;
+	if (!q || !sc || (nc > 1 && (!best_q || !best_y))) {
+		rc = tfs_nomem();
+		goto done;
+	}
+	for (int i = 0; i < nc; i++) {
+		double err;
+		if ((rc = int8_try(w, cand[i], x, n, q, sc, y, &err)) < 0)
+			goto done;
+		if (best != -2 && !(err < best_err))
+			continue;
+		best = cand[i];
+		best_err = err;
+		size_t ns = best < 0 ? 1 : (size_t)w->dims[best];
+		free(w->scales);
+		if (!(w->scales = malloc(ns * sizeof *w->scales))) {
+			rc = tfs_nomem();
+			goto done;
+		}
+		memcpy(w->scales, sc, ns * sizeof *sc);
+		w->n_scales = ns;
+		if (nc > 1) {
+			memcpy(best_q, q, n);
+			memcpy(best_y, y, n * sizeof *y);
+		}
+	}
+	w->dim = best;
+	w->axis = best < 0 ? AX_TENSOR : w->gathered ? AX_ROW : AX_CHANNEL;
+	if (nc > 1) {
+		memcpy(q, best_q, n);
+		memcpy(y, best_y, n * sizeof *y);
+	}
+	w->data = (uint8_t *)q;
+	w->len = n;
+	q = NULL;
+done:
+	free(q);
+	free(best_q);
+	free(sc);
+	free(best_y);
+	return rc;
 }
 
 static int quantize(wctx *c, wvar *w)
@@ -1161,29 +1266,7 @@ static int quantize(wctx *c, wvar *w)
 			goto done;
 		}
 	} else {
-		size_t rows = 1, cols = n;
-		int axis = AX_TENSOR;
-		if (!c->o->per_tensor && w->gathered && !w->gather_batch && w->ndims >= 1) {
-			axis = AX_ROW;
-			rows = (size_t)w->dims[0];
-			cols = rows ? n / rows : 0;
-		} else if (!c->o->per_tensor && !w->gathered && w->ndims >= 2) {
-			axis = AX_CHANNEL;
-			cols = (size_t)w->dims[w->ndims - 1];
-			rows = cols ? n / cols : 0;
-		}
-		w->axis = axis;
-		w->n_scales = tfs_int8_num_scales((tfs_int8_axis)axis, rows, cols);
-		int8_t *q = malloc(n ? n : 1);
-		w->scales = malloc((w->n_scales ? w->n_scales : 1) * sizeof *w->scales);
-		if (!q || !w->scales) {
-			free(q);
-			rc = tfs_nomem();
-			goto done;
-		}
-		w->data = (uint8_t *)q;
-		w->len = n;
-		rc = tfs_quant_f32_to_int8(x, rows, cols, (tfs_int8_axis)axis, q, w->scales, NULL);
+		rc = quantize_int8(c, w, x, y, n);
 		if (rc == TFS_QUANT_NONFINITE) {
 			size_t nonfinite = 0;
 			for (size_t i = 0; i < n; i++)
@@ -1194,7 +1277,7 @@ static int quantize(wctx *c, wvar *w)
 			unselect(w, "%s%s", buf, "");
 			goto done;
 		}
-		if (rc < 0 || (rc = tfs_quant_int8_to_f32(q, rows, cols, (tfs_int8_axis)axis, w->scales, y, NULL)) < 0)
+		if (rc < 0)
 			goto done;
 	}
 	tfs_quant_stats st;
@@ -1272,16 +1355,14 @@ static void out0(tfs_nodes l, char *buf, size_t len, const char *name, const cha
 		snprintf(buf, len, "%s", name);
 }
 
-/* Shape of w's int8 scale constant: [cols] per channel, [rows, 1, ...] per
- * row, [] per tensor. */
+/* Shape of w's int8 scale constant: [d, 1, ...] with one 1 per axis after
+ * the scales' axis, so it broadcasts along it; [] per tensor. */
 static int scale_dims(const wvar *w, int64_t dims[MAX_DIMS])
 {
 	int nd = 0;
-	if (w->axis == AX_CHANNEL) {
+	if (w->axis != AX_TENSOR) {
 		dims[nd++] = (int64_t)w->n_scales;
-	} else if (w->axis == AX_ROW) {
-		dims[nd++] = (int64_t)w->n_scales;
-		for (int k = 1; k < w->ndims; k++)
+		for (int k = w->dim + 1; k < w->ndims; k++)
 			dims[nd++] = 1;
 	}
 	return nd;
@@ -1876,6 +1957,7 @@ static int build_results(wctx *c)
 		r->quantized = w->sel;
 		r->dtype = w->sel ? c->dt : TFS_DT_FLOAT;
 		r->scheme = scheme_name(c->o->weights, w->axis);
+		r->axis = w->sel && w->axis != AX_TENSOR && c->o->weights == TFSHRINK_WEIGHTS_INT8 ? w->dim : -1;
 		r->elements = w->n;
 		r->bytes_before = w->n * 4;
 		r->bytes_after = w->sel ? w->len + w->n_scales * 4 : w->n * 4;
@@ -1981,7 +2063,7 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		c.fidx[f] = f;
 		c.base[f + 1] = c.base[f] + (sig ? sig->n_input_arg : 0);
 	}
-	qsort_r(c.fidx, c.nf, sizeof *c.fidx, cmp_fname, c.fnames);
+	tfs_qsort_r(c.fidx, c.nf, sizeof *c.fidx, cmp_fname, c.fnames);
 	c.nb = c.base[c.nf];
 	c.b = calloc(c.nb ? c.nb : 1, sizeof *c.b);
 	if (!c.b) {

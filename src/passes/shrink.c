@@ -1,5 +1,6 @@
 /* shrink.c - the pass registry and the shrink pipeline. */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,11 @@ int tfshrink_model_shrink(tfshrink_model *m, const tfshrink_shrink_options *opts
 		defaults.keep_objects = opts->keep_objects;
 		defaults.strip_shapes = opts->strip_shapes;
 		defaults.drop_assets_extra = opts->drop_assets_extra;
+		opts = &defaults;
+	} else if (opts->version < 3) {
+		/* Version 2 ends before channel_axis. */
+		memcpy(&defaults, opts, offsetof(tfshrink_shrink_options, channel_axis));
+		defaults.version = TFSHRINK_SHRINK_OPTIONS_VERSION;
 		opts = &defaults;
 	}
 	report_impl *r = calloc(1, sizeof *r);

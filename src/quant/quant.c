@@ -485,6 +485,100 @@ int tfs_quant_int8_to_f32(const int8_t *q, size_t rows, size_t cols, tfs_int8_ax
 	return TFSHRINK_OK;
 }
 
+/* ---- int8 along any axis ------------------------------------------------- */
+
+struct axis_ctx {
+	const tfs_quant_kernels *k;
+	const float *x;
+	const int8_t *qi;
+	int8_t *q;
+	float *y;
+	const float *scales;
+	size_t d, inner;
+};
+
+/* Runs [b, e) of the outer * d runs of `inner` elements, each with its
+ * channel's scale. */
+static void axis_quant_range(void *p, size_t b, size_t e, int tid)
+{
+	struct axis_ctx *c = p;
+	(void)tid;
+	for (size_t r = b; r < e; r++)
+		c->k->int8_quant_s(c->x + r * c->inner, c->inner, c->scales[r % c->d], c->q + r * c->inner);
+}
+
+static void axis_deq_range(void *p, size_t b, size_t e, int tid)
+{
+	struct axis_ctx *c = p;
+	(void)tid;
+	for (size_t r = b; r < e; r++) {
+		float s = c->scales[r % c->d];
+		const int8_t *q = c->qi + r * c->inner;
+		float *y = c->y + r * c->inner;
+		for (size_t j = 0; j < c->inner; j++)
+			y[j] = (float)q[j] * s;
+	}
+}
+
+/* Element and run counts of an [outer, d, inner] view, overflow-checked. */
+static int axis_sizes(size_t outer, size_t d, size_t inner, size_t *runs, size_t *n)
+{
+	if (tfs_ckd_mul(runs, outer, d) || tfs_ckd_mul(n, *runs, inner) || *n > SIZE_MAX / sizeof(float))
+		return tfs_err(TFSHRINK_EINVAL, NULL, -1, "quant: %zu x %zu x %zu elements overflow", outer, d, inner);
+	return TFSHRINK_OK;
+}
+
+int tfs_quant_f32_to_int8_axis(const float *x, size_t outer, size_t d, size_t inner,
+	int8_t *q, float *scales, const tfs_quant_opts *opts)
+{
+	size_t runs = 0, n = 0;
+	TFS_TRY(axis_sizes(outer, d, inner, &runs, &n));
+	if (inner == 1)
+		return tfs_quant_f32_to_int8(x, outer, d, TFS_INT8_PER_CHANNEL, q, scales, opts);
+	if (outer == 1)
+		return tfs_quant_f32_to_int8(x, d, inner, TFS_INT8_PER_ROW, q, scales, opts);
+	if (d && !scales)
+		return tfs_err(TFSHRINK_EINVAL, NULL, -1, "quant: NULL scales");
+	if (n && (!x || !q))
+		return tfs_err(TFSHRINK_EINVAL, NULL, -1, "quant: NULL array for %zu elements", n);
+	const tfs_quant_kernels *k = kernels_for(opts);
+	uint32_t *acc = calloc(d ? d : 1, sizeof *acc);
+	if (!acc)
+		return tfs_nomem();
+	for (size_t r = 0; r < runs; r++) {
+		uint32_t m = k->absmax_bits(x + r * inner, inner);
+		if (m > acc[r % d])
+			acc[r % d] = m;
+	}
+	for (size_t c = 0; c < d; c++) {
+		if (acc[c] >= 0x7f800000u) {
+			free(acc);
+			return nonfinite_error(x, n);
+		}
+		scales[c] = tfs_int8_scale_ref(u2f(acc[c]));
+	}
+	free(acc);
+	struct axis_ctx c = { .k = k, .x = x, .q = q, .scales = scales, .d = d, .inner = inner };
+	run_parallel(runs, threads_for(opts, n * sizeof *x), 1, axis_quant_range, &c);
+	return TFSHRINK_OK;
+}
+
+int tfs_quant_int8_axis_to_f32(const int8_t *q, size_t outer, size_t d, size_t inner,
+	const float *scales, float *y, const tfs_quant_opts *opts)
+{
+	size_t runs = 0, n = 0;
+	TFS_TRY(axis_sizes(outer, d, inner, &runs, &n));
+	if (inner == 1)
+		return tfs_quant_int8_to_f32(q, outer, d, TFS_INT8_PER_CHANNEL, scales, y, opts);
+	if (outer == 1)
+		return tfs_quant_int8_to_f32(q, d, inner, TFS_INT8_PER_ROW, scales, y, opts);
+	if ((d && !scales) || (n && (!q || !y)))
+		return tfs_err(TFSHRINK_EINVAL, NULL, -1, "quant: NULL array for %zu elements", n);
+	struct axis_ctx c = { .qi = q, .y = y, .scales = scales, .d = d, .inner = inner };
+	run_parallel(runs, threads_for(opts, n * sizeof *y), 1, axis_deq_range, &c);
+	return TFSHRINK_OK;
+}
+
 /* ---- error statistics ---------------------------------------------------- */
 
 struct stats_part {

@@ -32,8 +32,8 @@
  * bfloat16 -> float32: exact (the 16 bits become the top half; NaNs unchanged).
  *
  * int8 (symmetric, zero point 0, TFLite's weight scheme): for each group of
- * values sharing a scale (the whole tensor, one last-axis channel, or one
- * first-axis row):
+ * values sharing a scale (the whole tensor, or one index of an axis: a
+ * last-axis channel, a first-axis row, or any axis in between):
  *   m     = max |x| over the group (exact)
  *   scale = m / 127.0f                  (float32 division)
  *           1.0f if m == 0 (an all-zero group: every q is 0, and 1.0 is a
@@ -143,6 +143,20 @@ int tfs_quant_f32_to_int8(const float *x, size_t rows, size_t cols, tfs_int8_axi
 /* y[i] = (float)q[i] * scale of its group: exactly what the graph computes.
  * Returns TFSHRINK_OK or TFSHRINK_EINVAL (as above). */
 int tfs_quant_int8_to_f32(const int8_t *q, size_t rows, size_t cols, tfs_int8_axis axis,
+	const float *scales, float *y, const tfs_quant_opts *opts);
+
+/*
+ * Symmetric int8 with one scale per index of any axis: the tensor viewed as
+ * [outer, d, inner] (outer = product of the dimensions before the axis,
+ * inner = product of those after it) gets scales[d]; element (o, c, i) uses
+ * scales[c]. Weight-only quantization dequantizes before any arithmetic, so
+ * every axis is valid; the caller picks the one with the least error.
+ * inner == 1 is PER_CHANNEL over [outer, d], outer == 1 PER_ROW over
+ * [d, inner]; the bytes follow the same contract. Returns as above.
+ */
+int tfs_quant_f32_to_int8_axis(const float *x, size_t outer, size_t d, size_t inner,
+	int8_t *q, float *scales, const tfs_quant_opts *opts);
+int tfs_quant_int8_axis_to_f32(const int8_t *q, size_t outer, size_t d, size_t inner,
 	const float *scales, float *y, const tfs_quant_opts *opts);
 
 /* ---------------------------------------------------------------------------

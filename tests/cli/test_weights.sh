@@ -38,7 +38,7 @@ contains "help lists --weights" "$tmp/o" "--weights MODE"
 "$bin" shrink --weights int8 --min-elements 100 --exclude '^probs' "$model" "$tmp/i8" > "$tmp/o" 2> "$tmp/e"
 check "shrink --weights int8" 0 $?
 contains "table header" "$tmp/o" "SQNR dB"
-contains "int8 row" "$tmp/o" "int8/channel"
+contains "int8 row names its axis" "$tmp/o" "int8/axis"
 contains "excluded row" "$tmp/o" "kept float32: matched by --exclude"
 # The written variables are smaller than a lossless shrink's by the savings.
 "$bin" shrink -q "$model" "$tmp/ll"; check "lossless shrink" 0 $?
@@ -51,6 +51,15 @@ if [ "$q" -le $((ll - 4 * (2048 + 4096) + 2048 + 4096)) ]; then pass=$((pass + 1
 py "json weights rows" "$tmp/j" "len(d['weights']) == 3 and all(w['quantized'] and w['dtype'] == 'float16' for w in d['weights'])"
 py "json halves bytes" "$tmp/j" "all(2 * w['bytes_after'] == w['bytes_before'] for w in d['weights'])"
 py "json errors" "$tmp/j" "all(w['sqnr_db'] > 60 and 0 < w['rel_rms_err'] < 1e-3 and w['max_abs_err'] > 0 for w in d['weights'])"
+"$bin" shrink -n --json --weights int8 --min-elements 100 --channel-axis last "$model" > "$tmp/j" 2> "$tmp/e"
+check "--channel-axis last" 0 $?
+py "last axis for every kernel" "$tmp/j" "[w['axis'] for w in d['weights']] == [1, 1, 1] and all(w['scheme'] == 'int8/channel' for w in d['weights'])"
+"$bin" shrink -n --json --weights int8 --min-elements 100 "$model" > "$tmp/j2" 2> "$tmp/e"; check "--channel-axis best (default)" 0 $?
+py "best axis never worse" "$tmp/j2" "all(b['sqnr_db'] >= a['sqnr_db'] for a, b in zip(json.load(open('$tmp/j'))['weights'], d['weights']))"
+"$bin" shrink -n --weights int8 --channel-axis first "$model" 2> "$tmp/e"; check "bad --channel-axis" 2 $?
+contains "--channel-axis message" "$tmp/e" "best or last"
+"$bin" shrink -n --json --weights fp16 --min-elements 100 "$model" > "$tmp/j" 2> "$tmp/e"
+py "no axis for fp16" "$tmp/j" "all(w['axis'] is None for w in d['weights'])"
 "$bin" shrink -n --json "$model" > "$tmp/j" 2> "$tmp/e"; check "--json without --weights" 0 $?
 py "no weights rows by default" "$tmp/j" "d['weights'] == []"
 

@@ -203,15 +203,20 @@ static int check_graph(tfshrink_model *m, const tfshrink_shrink_report *r, int d
 				const Tensorflow__AttrValue *v = tfs_node_attr(sc, "value");
 				assert_non_null(v);
 				assert_int_equal((int)v->tensor->dtype, TFS_DT_FLOAT);
-				/* per output channel: one scale per column of the kernel */
-				assert_int_equal(v->tensor->tensor_shape->n_dim, 1);
+				/* one scale per index of one axis k of the kernel: shape
+				 * [d_k, 1, ...] with a 1 per later axis, so Mul broadcasts */
 				const Tensorflow__AttrValue *os = tfs_node_attr(n, "_output_shapes");
 				assert_non_null(os);
 				const Tensorflow__TensorShapeProto *shp = os->list->shape[0];
-				assert_int_equal(v->tensor->tensor_shape->dim[0]->size, shp->dim[shp->n_dim - 1]->size);
-				assert_int_equal(v->tensor->tensor_content.len, 4 * (size_t)shp->dim[shp->n_dim - 1]->size);
+				size_t rs = v->tensor->tensor_shape->n_dim;
+				assert_true(rs >= 1 && rs <= shp->n_dim);
+				int64_t d = shp->dim[shp->n_dim - rs]->size;
+				assert_int_equal(v->tensor->tensor_shape->dim[0]->size, d);
+				for (size_t k = 1; k < rs; k++)
+					assert_int_equal(v->tensor->tensor_shape->dim[k]->size, 1);
+				assert_int_equal(v->tensor->tensor_content.len, 4 * (size_t)d);
 				const float *s = (const float *)v->tensor->tensor_content.data;
-				for (int64_t k = 0; k < shp->dim[shp->n_dim - 1]->size; k++)
+				for (int64_t k = 0; k < d; k++)
 					assert_true(s[k] > 0 && isfinite(s[k]));
 			}
 		}
@@ -354,16 +359,39 @@ static void test_int8_per_channel(void **state)
 	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
 	o.weights = TFSHRINK_WEIGHTS_INT8;
 	o.min_elements = 100;
+	o.channel_axis = TFSHRINK_AXIS_LAST;
 	tfshrink_shrink_report *r = shrink(m, &o);
 	assert_int_equal(r->n_weights, 3);
 	const tfshrink_weight_result *w = result(r, "dense_2/kernel"); /* [64, 64] */
 	assert_true(w->quantized);
 	assert_string_equal(w->scheme, "int8/channel");
+	assert_int_equal(w->axis, 1);
 	assert_int_equal(w->bytes_after, 4096 + 64 * 4);
 	assert_true(w->sqnr_db > 35 && w->sqnr_db < 60);
 	assert_true(w->rel_rms_err > 0 && w->rel_rms_err < 0.02);
 	assert_true(check_graph(m, r, TFS_DT_INT8, 1) >= 3);
 	write_and_reopen(m, r, "int8", TFS_DT_INT8);
+
+	/* The default picks, per tensor, the axis with the least error: never
+	 * worse than the last axis, and its scales broadcast along that axis
+	 * (check_graph). */
+	tfshrink_model *m2 = open_fixture("keras2_mlp_adam", 0);
+	o.channel_axis = TFSHRINK_AXIS_BEST;
+	tfshrink_shrink_report *r2 = shrink(m2, &o);
+	assert_int_equal(r2->n_weights, r->n_weights);
+	int other_axis = 0;
+	for (size_t i = 0; i < r->n_weights; i++) {
+		const tfshrink_weight_result *a = &r->weights[i], *b = result(r2, a->name);
+		assert_true(b->quantized);
+		assert_true(b->axis >= 0);
+		assert_true(b->sqnr_db >= a->sqnr_db);
+		other_axis += b->axis != a->axis;
+	}
+	assert_true(other_axis > 0); /* else this test would not tell the two apart */
+	assert_true(check_graph(m2, r2, TFS_DT_INT8, 1) >= 3);
+	write_and_reopen(m2, r2, "int8-best", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r2);
+	tfshrink_model_free(m2);
 	tfshrink_shrink_report_free(r);
 	tfshrink_model_free(m);
 }

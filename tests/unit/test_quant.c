@@ -664,6 +664,63 @@ static void test_int8_contract(void **state)
 	}
 }
 
+/* Any axis: checked element by element against the contract (group maxima
+ * with fabsf, nearbyintf rounding), SIMD against the reference, and the
+ * [outer, d, 1] / [1, d, inner] views against PER_CHANNEL / PER_ROW. */
+static void test_int8_any_axis(void **state)
+{
+	(void)state;
+	static const size_t shapes[][3] = { { 10, 2, 2048 }, { 3, 7, 9 }, { 2, 1, 5 }, { 5, 40, 1 }, { 1, 33, 17 },
+		{ 9, 192, 1 }, { 4, 3, 300 }, { 0, 3, 4 } };
+	tfs_quant_opts ref = { .impl = TFS_QUANT_IMPL_REF };
+	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+		size_t o = shapes[s][0], d = shapes[s][1], in = shapes[s][2], n = o * d * in;
+		float *x = int8_input(o * d, in);
+		int8_t *q = malloc(n + 1), *q2 = malloc(n + 1);
+		float *sc = malloc(d * sizeof *sc), *sc2 = malloc(d * sizeof *sc2), *y = malloc((n + 1) * sizeof *y);
+		float *gmax = calloc(d, sizeof *gmax);
+		assert_true(q && q2 && sc && sc2 && y && gmax);
+		assert_int_equal(tfs_quant_f32_to_int8_axis(x, o, d, in, q, sc, NULL), 0);
+		assert_int_equal(tfs_quant_f32_to_int8_axis(x, o, d, in, q2, sc2, &ref), 0);
+		assert_memory_equal(q, q2, n);
+		assert_memory_equal(sc, sc2, d * sizeof *sc);
+		for (size_t i = 0; i < n; i++)
+			gmax[(i / in) % d] = fmaxf(gmax[(i / in) % d], fabsf(x[i]));
+		for (size_t c = 0; c < d; c++) {
+			float want = gmax[c] == 0 ? 1.0f : fmaxf(gmax[c] / 127.0f, FLT_MIN);
+			assert_true(f2u(sc[c]) == f2u(want));
+		}
+		assert_int_equal(tfs_quant_int8_axis_to_f32(q, o, d, in, sc, y, NULL), 0);
+		for (size_t i = 0; i < n; i++) {
+			float sv = sc[(i / in) % d], r = nearbyintf(x[i] / sv);
+			int want = r > 127 ? 127 : r < -127 ? -127 : (int)r;
+			if (q[i] != want)
+				fail_msg("shape %zu: q[%zu] = %d, want %d", s, i, q[i], want);
+			assert_true(f2u(y[i]) == f2u((float)q[i] * sv));
+		}
+		if (in == 1 || o == 1) {
+			int ch = in == 1;
+			assert_int_equal(tfs_quant_f32_to_int8(x, ch ? o : d, ch ? d : in,
+			                                       ch ? TFS_INT8_PER_CHANNEL : TFS_INT8_PER_ROW, q2, sc2, NULL), 0);
+			assert_memory_equal(q, q2, n);
+			assert_memory_equal(sc, sc2, d * sizeof *sc);
+		}
+		if (n > 5) {
+			x[n - 3] = NAN;
+			tu_assert_error(tfs_quant_f32_to_int8_axis(x, o, d, in, q, sc, NULL), TFS_QUANT_NONFINITE, "is NaN");
+		}
+		free(x);
+		free(q);
+		free(q2);
+		free(sc);
+		free(sc2);
+		free(y);
+		free(gmax);
+	}
+	size_t big = (size_t)1 << (sizeof(size_t) * 4);
+	tu_assert_error(tfs_quant_f32_to_int8_axis(NULL, big, big, 2, NULL, NULL, NULL), TFSHRINK_EINVAL, "overflow");
+}
+
 static void test_int8_zero_and_single(void **state)
 {
 	(void)state;
@@ -938,6 +995,7 @@ int main(void)
 		cmocka_unit_test(test_threaded_conversions),
 		cmocka_unit_test(test_f16_range_guard),
 		cmocka_unit_test(test_int8_contract),
+		cmocka_unit_test(test_int8_any_axis),
 		cmocka_unit_test(test_int8_zero_and_single),
 		cmocka_unit_test(test_int8_ties_to_even),
 		cmocka_unit_test(test_int8_nonfinite),
