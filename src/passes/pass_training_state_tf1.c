@@ -708,6 +708,8 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 		}
 		if (!dropped)
 			continue;
+		if (!dt)
+			return skip_note(m, gi, "'%s' has no dtypes list", nd->name);
 		if (nd->n_input < 3 || (save && nd->n_input < 3 + K))
 			return skip_note(m, gi, "'%s' does not have the inputs its dtypes list", nd->name);
 		int32_t cn = g->in_src[g->in_off[i] + 1], cs = g->in_src[g->in_off[i] + 2];
@@ -862,7 +864,8 @@ static int filter_name_consts(Tensorflow__GraphDef *gd, gix *g, int32_t i, const
 static int edit_save(Tensorflow__GraphDef *gd, gix *g, int32_t i, stats *st)
 {
 	Tensorflow__NodeDef *nd = g->nodes[i];
-	size_t K = dtypes_of(nd)->n_type, kept = 0;
+	const Tensorflow__AttrValue__ListValue *dt = dtypes_of(nd);
+	size_t K = dt ? dt->n_type : 0, kept = 0;
 	uint8_t *keep = malloc(K ? K : 1);
 	if (!keep)
 		return tfs_nomem();
@@ -885,7 +888,8 @@ static int edit_save(Tensorflow__GraphDef *gd, gix *g, int32_t i, stats *st)
 static int edit_restore(Tensorflow__GraphDef *gd, gix *g, int32_t i, stats *st)
 {
 	Tensorflow__NodeDef *nd = g->nodes[i];
-	size_t K = dtypes_of(nd)->n_type, kept = 0;
+	const Tensorflow__AttrValue__ListValue *dt = dtypes_of(nd);
+	size_t K = dt ? dt->n_type : 0, kept = 0;
 	uint8_t *keep = malloc(K ? K : 1);
 	int32_t *map = malloc((K ? K : 1) * sizeof *map);
 	int rc = 0;
