@@ -1,5 +1,5 @@
-#include "sort.h"
 #include "fsutil.h"
+#include "sort.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,13 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "bundle.h"
 #include "ckd.h"
 #include "crc32c.h"
 #include "cursor.h"
 #include "dtype.h"
 #include "error.h"
+#include "sort.h"
 #include "table.h"
 
 #define CHUNK ((uint64_t)8 << 20)
@@ -163,8 +163,7 @@ int tfs_bundle_writer_finish(tfs_bundle_writer *w)
 	}
 	if (rc < 0)
 		return rc;
-	if (w->n > 1)
-		tfs_qsort(w->v, w->n, sizeof *w->v, cmp_wentry);
+	tfs_qsort(w->v, w->n, sizeof *w->v, cmp_wentry);
 	tfs_table_writer tw;
 	tfs_table_writer_init(&tw);
 	size_t hl = tensorflow__bundle_header_proto__get_packed_size(w->header);

@@ -61,12 +61,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "ckd.h"
 #include "dtype.h"
 #include "error.h"
 #include "model_internal.h"
 #include "pbio.h"
+#include "sort.h"
 #include "tfs_limits.h"
 
 /* Longest name quoted in a message (messages stay one readable line). */
@@ -102,8 +102,7 @@ static int cmp_str(const void *a, const void *b)
 /* Sorts the set; returns a name present twice, or NULL. */
 static const char *ns_sort(nameset *s)
 {
-	if (s->n > 1)
-		tfs_qsort(s->v, s->n, sizeof *s->v, cmp_str);
+	tfs_qsort(s->v, s->n, sizeof *s->v, cmp_str);
 	for (size_t i = 1; i < s->n; i++)
 		if (!strcmp(s->v[i - 1], s->v[i]))
 			return s->v[i];
@@ -268,8 +267,7 @@ static int index_library(checker *c, const Tensorflow__FunctionDefLibrary *lib)
 		}
 		v[i] = (fidx){ f->signature->name, i };
 	}
-	if (n > 1)
-		tfs_qsort(v, n, sizeof *v, cmp_fidx);
+	tfs_qsort(v, n, sizeof *v, cmp_fidx);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && !strcmp(v[i - 1].name, v[i].name)) {
 			int rc = corrupt(c, "the function library defines '" Q "' twice", v[i].name);

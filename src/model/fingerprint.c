@@ -44,12 +44,12 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "sort.h"
 #include "dtype.h"
 #include "error.h"
 #include "farmhash.h"
 #include "model_internal.h"
 #include "pbio.h"
+#include "sort.h"
 
 #define FP_PRODUCER 4
 

@@ -1,5 +1,5 @@
-#include "sort.h"
 #include "graph.h"
+#include "sort.h"
 
 #include <inttypes.h>
 #include <stdio.h>

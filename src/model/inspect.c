@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "dtype.h"
 #include "error.h"
 #include "graph.h"
 #include "model_internal.h"
+#include "sort.h"
 
 /* Owns every allocation made for one report. */
 typedef struct report_impl {
@@ -465,8 +465,7 @@ static int do_functions(report_impl *r, tfshrink_model *m)
 			TFS_TRY(audit_nodes(r, &h, fd->node_def, fd->n_node_def, g, name));
 		}
 	}
-	if (r->n_functions > 1)
-		tfs_qsort(r->functions, r->n_functions, sizeof *r->functions, cmp_func);
+	tfs_qsort(r->functions, r->n_functions, sizeof *r->functions, cmp_func);
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 /* saver.c - removing checkpoint keys from SaveV2/RestoreV2 nodes, in graphs
  * and in function bodies, and dead-argument removal for the traced saver
  * functions. See saver.h. */
-#include "sort.h"
 #include "saver.h"
+#include "sort.h"
 
 #include <inttypes.h>
 #include <stdio.h>

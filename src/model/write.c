@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "crc32c.h"
 #include "dtype.h"
 #include "error.h"
 #include "model_internal.h"
 #include "pbio.h"
+#include "sort.h"
 #include "table.h"
 
 typedef struct plan_item {

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "crc32c.h"
 #include "dtype.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
+#include "sort.h"
 
 #define MIN_CONST_BYTES 1024
 #define CMP_CHUNK ((uint64_t)8 << 20)
@@ -198,7 +198,7 @@ static void names_sort(names *s)
 
 static int names_has(const names *s, const char *name)
 {
-	if (s->n && tfs_bsearch(&name, s->v, s->n, sizeof *s->v, cmp_pstr))
+	if (tfs_bsearch(&name, s->v, s->n, sizeof *s->v, cmp_pstr))
 		return 1;
 	size_t l = strlen(name);
 	for (size_t i = 0; i < s->n_blobs; i++)

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
+#include "sort.h"
 
 /* ------------------------------------------------------ AttrValue equality */
 
@@ -120,7 +120,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int in_sorted(const char *const *v, size_t n, const char *s)
 {
-	return n && tfs_bsearch(&s, v, n, sizeof *v, cmp_str) != NULL;
+	return tfs_bsearch(&s, v, n, sizeof *v, cmp_str) != NULL;
 }
 
 typedef struct op_ix {
@@ -137,7 +137,7 @@ static int cmp_op_ix(const void *a, const void *b)
 static op_ix *find_op(op_ix *v, size_t n, const char *name)
 {
 	op_ix key = { name, NULL, 0 };
-	return n ? tfs_bsearch(&key, v, n, sizeof *v, cmp_op_ix) : NULL;
+	return tfs_bsearch(&key, v, n, sizeof *v, cmp_op_ix);
 }
 
 typedef struct scope {

@@ -59,10 +59,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
+#include "sort.h"
 
 /* ------------------------------------------------------------ name index */
 
@@ -79,7 +79,7 @@ static int cmp_name_ix(const void *a, const void *b)
 static ssize_t ix_find(const name_ix *ix, size_t n, const char *name)
 {
 	name_ix key = { name, 0 };
-	const name_ix *r = n ? tfs_bsearch(&key, ix, n, sizeof *ix, cmp_name_ix) : NULL;
+	const name_ix *r = tfs_bsearch(&key, ix, n, sizeof *ix, cmp_name_ix);
 	return r ? (ssize_t)r->i : -1;
 }
 

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
 #include "saver.h"
+#include "sort.h"
 
 enum { CAT_NONE = 0, CAT_OPTIMIZER, CAT_METRICS, CAT_COUNTER, CAT_FUNCTION, N_CAT };
 

@@ -43,10 +43,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "error.h"
 #include "graph.h"
 #include "pass.h"
+#include "sort.h"
 
 #define TRAIN_SIG "__saved_model_train_op"
 #define TRAIN_COLL "saved_model_train_op"
@@ -428,7 +428,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int strv_has(const strv *s, const char *k)
 {
-	return s->n && tfs_bsearch(&k, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+	return tfs_bsearch(&k, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
 }
 
 /* ------------------------------------------------------------- analysis */

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sort.h"
 #include "error.h"
 #include "pass.h"
+#include "sort.h"
 
 #define TFS_PASS(id) extern const tfs_pass tfs_pass_##id;
 #include "passes.inc"
