@@ -6,21 +6,7 @@ bin=$1
 src=$2
 model="$src/tests/fixtures/models/keras2_mlp_adam"
 [ -d "$model" ] || { echo "fixture $model missing"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-
-check() { # NAME EXPECTED_EXIT ACTUAL_EXIT
-  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: exit $3, expected $2"; fails=$((fails + 1)); fi
-}
-contains() { # NAME FILE TEXT
-  if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
-}
-lines() { # NAME FILE N
-  local n; n=$(wc -l < "$2")
-  if [ "$n" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: $n lines, expected $3:"; cat "$2"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib.sh"
 
 "$bin" --help > "$tmp/o" 2> "$tmp/e"; check "--help" 0 $?
 contains "--help lists inspect" "$tmp/o" "inspect DIR"
@@ -114,5 +100,4 @@ contains "existing output message" "$tmp/e" "--force"
 ls -A "$tmp" | grep -q tfshrink-; check "no temporary directory left" 1 $?
 "$bin" rewrite "$model" 2> "$tmp/e"; check "rewrite needs two args" 2 $?
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish

@@ -8,21 +8,7 @@ src=$2
 model="$src/tests/fixtures/models/keras2_mlp_adam"
 [ -d "$model" ] || { echo "fixture $model missing"; exit 77; }
 command -v python3 > /dev/null || { echo "python3 missing"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-
-check() { # NAME EXPECTED_EXIT ACTUAL_EXIT
-  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL: $1: exit $3, expected $2"; fails=$((fails + 1)); fi
-}
-contains() { # NAME FILE TEXT
-  if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
-}
-py() { # NAME FILE PYTHON-EXPRESSION-ON-d (the parsed JSON) that must be true
-  if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($3) else 1)" "$2"; then
-    pass=$((pass + 1)); else echo "FAIL: $1: ($3) is false for:"; head -c 3000 "$2"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib.sh"
 
 "$bin" shrink --weights fp8 "$model" "$tmp/x" 2> "$tmp/e"; check "--weights fp8" 2 $?
 contains "--weights message" "$tmp/e" "--weights takes fp16, bf16 or int8"
@@ -63,5 +49,4 @@ py "no axis for fp16" "$tmp/j" "all(w['axis'] is None for w in d['weights'])"
 "$bin" shrink -n --json "$model" > "$tmp/j" 2> "$tmp/e"; check "--json without --weights" 0 $?
 py "no weights rows by default" "$tmp/j" "d['weights'] == []"
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish
