@@ -127,6 +127,9 @@ void tfs_model_free_edits(tfshrink_model *m)
 	m->notes = NULL;
 	m->n_notes = 0;
 	tfs_model_free_weights(m);
+	free(m->fp_cache.pb);
+	free(m->fp_cache.idx);
+	memset(&m->fp_cache, 0, sizeof m->fp_cache);
 }
 
 void tfs_model_free_weights(tfshrink_model *m)

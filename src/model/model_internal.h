@@ -47,6 +47,14 @@ struct tfshrink_model {
 	 * and reason strings; scheme points to a literal). */
 	tfshrink_weight_result *weights;
 	size_t n_weights;
+	/* The last size forecast's fingerprint outcome, keyed on the bytes it
+	 * hashed: most passes leave saved_model.pb and the index unchanged, and
+	 * the fingerprint is the costliest part of a forecast. */
+	struct tfs_fp_cache {
+		int valid, policy, has_idx, keep;
+		uint8_t *pb, *idx;
+		size_t pbn, idxn, fpn;
+	} fp_cache;
 };
 
 enum { TFS_FP_KEEP_IF_FRESH = 0, TFS_FP_RECOMPUTE = 1, TFS_FP_DROP = 2 };

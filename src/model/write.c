@@ -411,6 +411,51 @@ static int write_fingerprint(tfshrink_model *m, const char *tmp, const uint8_t *
 	return rc;
 }
 
+static int same_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+/* Size of the fingerprint.pb plan_fingerprint would give for these bytes
+ * (fp_in when it keeps the input's), from m->fp_cache when they are the
+ * ones it last saw. The uuid is random but of fixed length, so a size
+ * computed once holds for the same bytes. */
+static int forecast_fingerprint(tfshrink_model *m, const uint8_t *pb, size_t pbn, const uint8_t *idx, size_t idxn,
+                                uint64_t fp_in, uint64_t *size)
+{
+	struct tfs_fp_cache *c = &m->fp_cache;
+	if (c->valid && c->policy == m->fingerprint_policy && c->has_idx == (idx != NULL) &&
+	    same_bytes(c->pb, c->pbn, pb, pbn) && same_bytes(c->idx, c->idxn, idx, idxn)) {
+		*size = c->keep ? fp_in : c->fpn;
+		return 0;
+	}
+	uint8_t *fp = NULL;
+	size_t fpn = 0;
+	int keep = 0;
+	TFS_TRY(plan_fingerprint(m, pb, pbn, idx, idxn, 0, &keep, &fp, &fpn));
+	free(fp);
+	*size = keep ? fp_in : fpn;
+	free(c->pb);
+	free(c->idx);
+	memset(c, 0, sizeof *c);
+	c->pb = pbn ? malloc(pbn) : NULL;
+	c->idx = idxn ? malloc(idxn) : NULL;
+	if ((pbn && !c->pb) || (idxn && !c->idx))
+		return 0; /* no cache this time; the size stands */
+	if (pbn)
+		memcpy(c->pb, pb, pbn);
+	if (idxn)
+		memcpy(c->idx, idx, idxn);
+	c->pbn = pbn;
+	c->idxn = idxn;
+	c->has_idx = idx != NULL;
+	c->policy = m->fingerprint_policy;
+	c->keep = keep;
+	c->fpn = fpn;
+	c->valid = 1;
+	return 0;
+}
+
 int tfs_model_projected_size(tfshrink_model *m, uint64_t *out)
 {
 	uint64_t total = protobuf_c_message_get_packed_size(&m->sm->base), fp_in;
@@ -421,16 +466,15 @@ int tfs_model_projected_size(tfshrink_model *m, uint64_t *out)
 		total += p.data_bytes + p.index.out.len;
 	if (rc == 0 && has_fingerprint(m, &fp_in)) {
 		/* the fingerprint that would be written, hashes and all */
-		uint8_t *pb = NULL, *fp = NULL;
-		size_t pbn = 0, fpn = 0;
-		int keep = 0;
+		uint8_t *pb = NULL;
+		size_t pbn = 0;
+		uint64_t fpn = 0;
 		rc = tfs_pb_pack(&m->sm->base, &pb, &pbn);
 		if (rc == 0)
-			rc = plan_fingerprint(m, pb, pbn, m->bundle ? p.index.out.data : NULL, p.index.out.len, 0, &keep, &fp,
-			                      &fpn);
-		total += keep ? fp_in : fpn;
+			rc = forecast_fingerprint(m, pb, pbn, m->bundle ? p.index.out.data : NULL, p.index.out.len, fp_in,
+			                          &fpn);
+		total += fpn;
 		free(pb);
-		free(fp);
 	}
 	plan_free(&p);
 	if (rc < 0)
