@@ -467,11 +467,15 @@ static void test_write_after_edit(void **state)
 
 /* TensorFlow will not fingerprint a model whose concrete function name does
  * not end in an integer (its save fails); the writer then leaves the
- * fingerprint out and says why. */
+ * fingerprint out and says why. The size forecast, which keeps the last
+ * fingerprint outcome, follows each edit. */
 static void test_name_without_uid(void **state)
 {
 	(void)state;
 	tfshrink_model *m = tu_open_fixture("keras2_mlp_adam", 0);
+	m->fingerprint_policy = TFS_FP_RECOMPUTE;
+	uint64_t with_fp, size;
+	assert_int_equal(tfs_model_projected_size(m, &with_fp), 0);
 	Tensorflow__SavedObjectGraph *og = m->sm->meta_graphs[0]->object_graph_def;
 	assert_true(og && og->n_concrete_functions > 0);
 	char *old = og->concrete_functions[0]->key, *name = NULL;
@@ -486,10 +490,11 @@ static void test_name_without_uid(void **state)
 	assert_null(fp);
 	free(pb);
 
-	m->fingerprint_policy = TFS_FP_RECOMPUTE;
 	char *out = tu_tmp_path("nouid"), *fpout = tu_join(out, "fingerprint.pb");
 	write_checked(m, out);
 	assert_false(tfs_path_exists(fpout));
+	assert_int_equal(tfs_model_projected_size(m, &size), 0);
+	assert_true(size < with_fp);
 	int noted = 0;
 	for (size_t i = 0; i < m->n_notes; i++)
 		noted |= strstr(m->notes[i], "fingerprint.pb dropped") != NULL;
@@ -508,6 +513,8 @@ static void test_name_without_uid(void **state)
 
 	og->concrete_functions[0]->key = old;
 	free(name);
+	assert_int_equal(tfs_model_projected_size(m, &size), 0);
+	assert_true(size == with_fp);
 	tfshrink_model_free(m);
 }
 
