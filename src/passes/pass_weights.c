@@ -21,7 +21,8 @@
  * Where a variable's handle flows is found from the top-level graph (the
  * handles each call passes) and the object graph (each concrete function's
  * bound inputs), then through nested calls and control flow: If /
- * StatelessIf pass input k + 1 as argument k of both branches, While /
+ * StatelessIf pass input k + 1 as argument k of both branches, Case /
+ * StatelessCase of every branch, While /
  * StatelessWhile input k as argument k of cond and body; the body must hand
  * the handle back unchanged as its output k, and the While's output k must
  * be unused, so every iteration reads the same variable. A variable is kept
@@ -491,36 +492,54 @@ static int has_data_users(tfs_nodes l, const Tensorflow__NodeDef *nd)
 	return 0;
 }
 
-/* Control flow passes input k of nd on as argument *arg of two functions:
- * If / StatelessIf input k + 1 as argument k of both branches, While /
+/* Branches of one Case followed; a Case with more keeps its variables float32. */
+#define MAX_FLOW_FNS 64
+
+/* Control flow passes input k of nd on as argument *arg of functions fns:
+ * If / StatelessIf input k + 1 as argument k of both branches, Case /
+ * StatelessCase input k + 1 as argument k of every branch, While /
  * StatelessWhile input k as argument k of cond and body (fns[1], *loop set).
- * Returns 2, 0 when nd is not control flow (or k is the If's condition), -1
- * when a function or argument is missing. */
-static int flow_targets(const wctx *c, const Tensorflow__NodeDef *nd, size_t k, int64_t fns[2], size_t *arg, int *loop)
+ * Returns how many functions, 0 when nd is not control flow (or k is the
+ * condition or branch index), -1 when a function or argument is missing. */
+static int flow_targets(const wctx *c, const Tensorflow__NodeDef *nd, size_t k, int64_t fns[MAX_FLOW_FNS], size_t *arg,
+                        int *loop)
 {
-	const char *names[2];
+	const Tensorflow__NameAttrList *f[MAX_FLOW_FNS];
+	size_t n = 0;
+	const char *names[2] = { NULL, NULL };
 	*loop = 0;
 	if (!strcmp(nd->op, "If") || !strcmp(nd->op, "StatelessIf")) {
-		if (k == 0)
-			return 0;
 		names[0] = "then_branch";
 		names[1] = "else_branch";
-		*arg = k - 1;
 	} else if (!strcmp(nd->op, "While") || !strcmp(nd->op, "StatelessWhile")) {
 		names[0] = "cond";
 		names[1] = "body";
-		*arg = k;
 		*loop = 1;
-	} else {
+	} else if (strcmp(nd->op, "Case") && strcmp(nd->op, "StatelessCase")) {
 		return 0;
 	}
-	for (int i = 0; i < 2; i++) {
-		const Tensorflow__AttrValue *v = tfs_node_attr(nd, names[i]);
-		fns[i] = v && v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC && v->func ? fn_index(c, v->func->name) : -1;
+	if (!*loop && k == 0)
+		return 0;
+	*arg = *loop ? k : k - 1;
+	if (names[0]) {
+		for (int i = 0; i < 2; i++) {
+			const Tensorflow__AttrValue *v = tfs_node_attr(nd, names[i]);
+			f[n++] = v && v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC ? v->func : NULL;
+		}
+	} else {
+		const Tensorflow__AttrValue *v = tfs_node_attr(nd, "branches");
+		if (!v || v->value_case != TENSORFLOW__ATTR_VALUE__VALUE_LIST || !v->list || !v->list->n_func ||
+		    v->list->n_func > MAX_FLOW_FNS)
+			return -1;
+		for (size_t i = 0; i < v->list->n_func; i++)
+			f[n++] = v->list->func[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		fns[i] = f[i] ? fn_index(c, f[i]->name) : -1;
 		if (fns[i] < 0 || !fn(c, (size_t)fns[i])->signature || *arg >= fn(c, (size_t)fns[i])->signature->n_input_arg)
 			return -1;
 	}
-	return 2;
+	return (int)n;
 }
 
 /* Index of the output arg a function returns under key, or -1. */
@@ -589,7 +608,7 @@ static int process_arg(wctx *c, size_t f, size_t a)
 				continue;
 			if (!strcmp(nd->op, "AssignVariableOp") && k == 0 && fd == c->sv.restore_fn)
 				continue;
-			int64_t tf[2];
+			int64_t tf[MAX_FLOW_FNS];
 			size_t ta;
 			int loop, nt = flow_targets(c, nd, k, tf, &ta, &loop);
 			if (nt < 0 || (nt > 0 && loop && !loop_passes_through(c, l, fd, nd, tf[1], k))) {
@@ -597,7 +616,7 @@ static int process_arg(wctx *c, size_t f, size_t a)
 				continue;
 			}
 			if (nt > 0) {
-				for (int t = 0; t < 2; t++)
+				for (int t = 0; t < nt; t++)
 					for (size_t j = 0; j < s->n; j++)
 						TFS_TRY(bind(c, (size_t)tf[t], ta, s->v[j], loop && t == 1));
 				continue;
@@ -946,7 +965,7 @@ static int seed_top(wctx *c)
 				seed_ref(w, top, nd, k);
 				continue;
 			}
-			int64_t tf[2];
+			int64_t tf[MAX_FLOW_FNS];
 			size_t ta;
 			int loop, nt = flow_targets(c, nd, k, tf, &ta, &loop);
 			if (nt < 0 || (nt > 0 && loop && !loop_passes_through(c, top, NULL, nd, tf[1], k))) {

@@ -905,6 +905,55 @@ static void test_control_flow(void **state)
 	tfshrink_model_free(m);
 }
 
+static void test_switch_case(void **state)
+{
+	(void)state;
+	/* tf2_switch_case: three Case ops of three branches; w0 is read in two
+	 * branches of each, w1 and w2 in one. */
+	tfshrink_model *m = open_fixture("tf2_switch_case", 0);
+	tfshrink_shrink_options o = TFSHRINK_SHRINK_OPTIONS_INIT;
+	o.weights = TFSHRINK_WEIGHTS_INT8;
+	o.min_elements = 100;
+	tfshrink_shrink_report *r = shrink(m, &o);
+	assert_int_equal(r->n_weights, 3);
+	assert_true(check_graph(m, r, TFS_DT_INT8, 1) >= 3);
+	Tensorflow__GraphDef *g = m->sm->meta_graphs[0]->graph_def;
+	int reads = 0, cases = 0;
+	for (size_t f = 0; f < g->library->n_function; f++) {
+		tfs_nodes l = tfs_function_nodes(g->library->function[f]);
+		check_types(l, TFS_DT_INT8);
+		reads += count_ops(l, "ReadVariableOp", "dtype", TFS_DT_INT8);
+		for (size_t i = 0; i < *l.n; i++)
+			cases += !strcmp((*l.v)[i]->op, "Case");
+	}
+	assert_int_equal(cases, 3);
+	assert_int_equal(reads, 3 * 4 + 3); /* the branches, and the traced save */
+	write_and_reopen(m, r, "switch_case", TFS_DT_INT8);
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+
+	/* A Case naming a branch that is not in the library is not followed:
+	 * what it is passed stays float32. */
+	m = open_fixture("tf2_switch_case", 0);
+	g = m->sm->meta_graphs[0]->graph_def;
+	for (size_t f = 0; f < g->library->n_function; f++) {
+		tfs_nodes l = tfs_function_nodes(g->library->function[f]);
+		for (size_t i = 0; i < *l.n; i++)
+			if (!strcmp((*l.v)[i]->op, "Case")) {
+				Tensorflow__AttrValue *b = (Tensorflow__AttrValue *)tfs_node_attr((*l.v)[i], "branches");
+				assert_true(b && b->list && b->list->n_func == 3);
+				b->list->func[2]->name[0] = '#';
+			}
+	}
+	o.weights = TFSHRINK_WEIGHTS_FP16;
+	r = shrink(m, &o);
+	assert_false(result(r, "w0")->quantized);
+	assert_false(result(r, "w2")->quantized);
+	assert_non_null(strstr(result(r, "w0")->reason, "does not follow"));
+	tfshrink_shrink_report_free(r);
+	tfshrink_model_free(m);
+}
+
 static void test_dedupe_kept(void **state)
 {
 	(void)state;
@@ -955,6 +1004,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tf1_reference_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_op_initializers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switch_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedupe_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
