@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "gindex.h"
 #include "graph.h"
 #include "pass.h"
 #include "sort.h"
@@ -95,257 +96,8 @@ static int is_train_key(const char *k)
 	return !strcmp(k, TRAIN_SIG) || !strcmp(k, TRAIN_COLL);
 }
 
-/* ------------------------------------------------------------ graph index */
-
-typedef struct gix {
-	Tensorflow__NodeDef **nodes;
-	size_t n;
-	uint32_t *slot; /* open addressing: node index + 1, 0 = empty */
-	size_t cap;
-	size_t *in_off;   /* inputs of node i: in_off[i] .. in_off[i+1] */
-	int32_t *in_src;  /* -1: names no node */
-	int32_t *in_port; /* -1: control input */
-	size_t *out_off;  /* consumers of node i */
-	int32_t *out_dst;
-	int32_t *out_slot; /* input position in the consumer */
-	uint8_t *flag;
-	int32_t *work;    /* scratch stack / queue, n entries */
-} gix;
-
-static uint64_t hash_name(const char *s, size_t l)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < l; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static int32_t gix_find(const gix *g, const char *s, size_t l)
-{
-	size_t mask = g->cap - 1;
-	for (size_t k = hash_name(s, l) & mask;; k = (k + 1) & mask) {
-		uint32_t v = g->slot[k];
-		if (!v)
-			return -1;
-		const char *nm = g->nodes[v - 1]->name;
-		if (strlen(nm) == l && !memcmp(nm, s, l))
-			return (int32_t)(v - 1);
-	}
-}
-
-/* Node named by a reference ("x", "x:1", "^x"), or -1. */
-static int32_t gix_ref(const gix *g, const char *ref)
-{
-	if (!ref)
-		return -1;
-	tfs_ref r;
-	tfs_ref_parse(ref, &r);
-	return gix_find(g, r.name, r.name_len);
-}
-
-static void gix_free(gix *g)
-{
-	free(g->slot);
-	free(g->in_off);
-	free(g->in_src);
-	free(g->in_port);
-	free(g->out_off);
-	free(g->out_dst);
-	free(g->out_slot);
-	free(g->flag);
-	free(g->work);
-	memset(g, 0, sizeof *g);
-}
-
-static int gix_build(gix *g, Tensorflow__GraphDef *gd)
-{
-	memset(g, 0, sizeof *g);
-	g->nodes = gd->node;
-	g->n = gd->n_node;
-	size_t n = g->n, cap = 16;
-	while (cap < 2 * n + 2)
-		cap <<= 1;
-	g->cap = cap;
-	size_t n_in = 0;
-	for (size_t i = 0; i < n; i++)
-		n_in += g->nodes[i]->n_input;
-	g->slot = calloc(cap, sizeof *g->slot);
-	g->in_off = calloc(n + 1, sizeof *g->in_off);
-	g->out_off = calloc(n + 2, sizeof *g->out_off);
-	g->in_src = malloc((n_in + 1) * sizeof *g->in_src);
-	g->in_port = malloc((n_in + 1) * sizeof *g->in_port);
-	g->out_dst = malloc((n_in + 1) * sizeof *g->out_dst);
-	g->out_slot = malloc((n_in + 1) * sizeof *g->out_slot);
-	g->flag = calloc(n + 1, 1);
-	g->work = malloc((n + 1) * sizeof *g->work);
-	if (!g->slot || !g->in_off || !g->out_off || !g->in_src || !g->in_port || !g->out_dst || !g->out_slot ||
-	    !g->flag || !g->work) {
-		gix_free(g);
-		return tfs_nomem();
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *nm = g->nodes[i]->name;
-		size_t l = strlen(nm), mask = cap - 1, k = hash_name(nm, l) & mask;
-		int dup = 0;
-		for (; g->slot[k]; k = (k + 1) & mask)
-			if (!strcmp(g->nodes[g->slot[k] - 1]->name, nm))
-				dup = 1;
-		if (dup) {
-			int rc = tfs_err(TFSHRINK_ECORRUPT, NULL, -1, "graph has two nodes named '%s'", nm);
-			gix_free(g);
-			return rc;
-		}
-		g->slot[k] = (uint32_t)(i + 1);
-	}
-	size_t e = 0;
-	for (size_t i = 0; i < n; i++) {
-		g->in_off[i] = e;
-		const Tensorflow__NodeDef *nd = g->nodes[i];
-		for (size_t k = 0; k < nd->n_input; k++, e++) {
-			tfs_ref r;
-			tfs_ref_parse(nd->input[k], &r);
-			g->in_src[e] = gix_find(g, r.name, r.name_len);
-			g->in_port[e] = r.control ? -1 : (*r.port == ':' ? (int32_t)strtol(r.port + 1, NULL, 10) : 0);
-			if (g->in_src[e] >= 0)
-				g->out_off[g->in_src[e] + 2]++;
-		}
-	}
-	g->in_off[n] = e;
-	for (size_t i = 0; i < n; i++)
-		g->out_off[i + 2] += g->out_off[i + 1];
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = g->in_off[i]; k < g->in_off[i + 1]; k++) {
-			int32_t s = g->in_src[k];
-			if (s < 0)
-				continue;
-			size_t at = g->out_off[s + 1]++;
-			g->out_dst[at] = (int32_t)i;
-			g->out_slot[at] = (int32_t)(k - g->in_off[i]);
-		}
-	/* out_off[i] .. out_off[i+1] now hold node i's consumers. */
-	return 0;
-}
-
-/* Marks the backward closure of node r with `bit`, not entering nodes that
- * carry `stop`. */
-static void mark_closure(gix *g, int32_t r, uint8_t bit, uint8_t stop)
-{
-	if (r < 0 || (g->flag[r] & (bit | stop)))
-		return;
-	size_t top = 0;
-	g->flag[r] |= bit;
-	g->work[top++] = r;
-	while (top) {
-		int32_t i = g->work[--top];
-		for (size_t k = g->in_off[i]; k < g->in_off[i + 1]; k++) {
-			int32_t s = g->in_src[k];
-			if (s < 0 || (g->flag[s] & (bit | stop)))
-				continue;
-			g->flag[s] |= bit;
-			g->work[top++] = s;
-		}
-	}
-}
-
-static void keep_ref(gix *g, const char *ref)
-{
-	mark_closure(g, gix_ref(g, ref), F_KEEP, 0);
-}
-
-static void keep_tensor_info(gix *g, const Tensorflow__TensorInfo *t, int depth)
-{
-	if (!t || depth > 32)
-		return;
-	switch (t->encoding_case) {
-	case TENSORFLOW__TENSOR_INFO__ENCODING_NAME: keep_ref(g, t->name); break;
-	case TENSORFLOW__TENSOR_INFO__ENCODING_COO_SPARSE:
-		if (t->coo_sparse) {
-			keep_ref(g, t->coo_sparse->values_tensor_name);
-			keep_ref(g, t->coo_sparse->indices_tensor_name);
-			keep_ref(g, t->coo_sparse->dense_shape_tensor_name);
-		}
-		break;
-	case TENSORFLOW__TENSOR_INFO__ENCODING_COMPOSITE_TENSOR:
-		for (size_t i = 0; t->composite_tensor && i < t->composite_tensor->n_components; i++)
-			keep_tensor_info(g, t->composite_tensor->components[i], depth + 1);
-		break;
-	default: break;
-	}
-}
-
-static void train_tensor_info(gix *g, const Tensorflow__TensorInfo *t, int depth)
-{
-	if (!t || depth > 32)
-		return;
-	if (t->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME)
-		mark_closure(g, gix_ref(g, t->name), F_TRAIN, F_KEEP);
-	else if (t->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_COO_SPARSE && t->coo_sparse) {
-		mark_closure(g, gix_ref(g, t->coo_sparse->values_tensor_name), F_TRAIN, F_KEEP);
-		mark_closure(g, gix_ref(g, t->coo_sparse->indices_tensor_name), F_TRAIN, F_KEEP);
-		mark_closure(g, gix_ref(g, t->coo_sparse->dense_shape_tensor_name), F_TRAIN, F_KEEP);
-	} else if (t->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_COMPOSITE_TENSOR && t->composite_tensor)
-		for (size_t i = 0; i < t->composite_tensor->n_components; i++)
-			train_tensor_info(g, t->composite_tensor->components[i], depth + 1);
-}
-
-/* Every length-delimited field of a serialized message (recursively, as far
- * as it parses) that names a node: marks that node's closure kept. Used on
- * control-flow context protos, which this project has no schema for. */
-static void keep_named_in(gix *g, const uint8_t *p, size_t n, int depth)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint64_t tag = 0;
-		int sh = 0;
-		while (i < n && sh < 64) {
-			tag |= (uint64_t)(p[i] & 0x7f) << sh;
-			sh += 7;
-			if (!(p[i++] & 0x80))
-				break;
-		}
-		switch (tag & 7) {
-		case 0:
-			while (i < n && (p[i] & 0x80))
-				i++;
-			i++;
-			break;
-		case 1: i += 8; break;
-		case 5: i += 4; break;
-		case 2: {
-			uint64_t l = 0;
-			sh = 0;
-			while (i < n && sh < 64) {
-				l |= (uint64_t)(p[i] & 0x7f) << sh;
-				sh += 7;
-				if (!(p[i++] & 0x80))
-					break;
-			}
-			if (l > n - i)
-				return;
-			const char *s = (const char *)p + i;
-			size_t sl = (size_t)l;
-			if (sl && s[0] == '^') {
-				s++;
-				sl--;
-			}
-			const char *colon = memchr(s, ':', sl);
-			int32_t id = gix_find(g, s, colon ? (size_t)(colon - s) : sl);
-			if (id >= 0)
-				mark_closure(g, id, F_KEEP, 0);
-			if (depth < 16)
-				keep_named_in(g, p + i, (size_t)l, depth + 1);
-			i += (size_t)l;
-			break;
-		}
-		default: return;
-		}
-	}
-}
-
 /* Variable op feeding a tensor through reads/identities, or -1. */
-static int32_t backing_var(const gix *g, int32_t i)
+static int32_t backing_var(const tfs_gix *g, int32_t i)
 {
 	for (int step = 0; i >= 0 && step < 64; step++) {
 		if (is_var_op(g->nodes[i]->op))
@@ -456,7 +208,7 @@ static uint64_t key_bytes(const tfshrink_model *m, const ProtobufCBinaryData *k)
 	return e ? e->proto->size : 0;
 }
 
-static int analyze(tfshrink_model *m, size_t gi, gix *g)
+static int analyze(tfshrink_model *m, size_t gi, tfs_gix *g)
 {
 	const Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[gi];
 	size_t n = g->n;
@@ -465,8 +217,8 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 
 	/* Saver roots: protected, but not a reason to keep what they read. */
 	if (mg->saver_def) {
-		int32_t r[3] = { gix_ref(g, mg->saver_def->restore_op_name), gix_ref(g, mg->saver_def->save_tensor_name),
-		                 gix_ref(g, mg->saver_def->filename_tensor_name) };
+		int32_t r[3] = { tfs_gix_ref(g, mg->saver_def->restore_op_name), tfs_gix_ref(g, mg->saver_def->save_tensor_name),
+		                 tfs_gix_ref(g, mg->saver_def->filename_tensor_name) };
 		for (int k = 0; k < 3; k++)
 			if (r[k] >= 0)
 				g->flag[r[k]] |= F_PROT;
@@ -478,12 +230,12 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 		if (!sd || is_train_key(mg->signature_def[s]->key))
 			continue;
 		for (size_t k = 0; k < sd->n_inputs; k++)
-			keep_tensor_info(g, sd->inputs[k]->value, 0);
+			tfs_gix_closure_tensor_info(g, sd->inputs[k]->value, F_KEEP, 0);
 		for (size_t k = 0; k < sd->n_outputs; k++)
-			keep_tensor_info(g, sd->outputs[k]->value, 0);
+			tfs_gix_closure_tensor_info(g, sd->outputs[k]->value, F_KEEP, 0);
 	}
 	for (size_t a = 0; a < mg->n_asset_file_def; a++)
-		keep_tensor_info(g, mg->asset_file_def[a]->tensor_info, 0);
+		tfs_gix_closure_tensor_info(g, mg->asset_file_def[a]->tensor_info, F_KEEP, 0);
 	for (size_t c = 0; c < mg->n_collection_def; c++) {
 		const char *key = mg->collection_def[c]->key;
 		const Tensorflow__CollectionDef *cd = mg->collection_def[c]->value;
@@ -492,7 +244,7 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST && cd->node_list &&
 		    !in_list(prunable_lists, key))
 			for (size_t k = 0; k < cd->node_list->n_value; k++)
-				keep_ref(g, cd->node_list->value[k]);
+				tfs_gix_closure(g, tfs_gix_ref(g, cd->node_list->value[k]), F_KEEP, 0);
 		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_ANY_LIST && cd->any_list)
 			for (size_t k = 0; k < cd->any_list->n_value; k++) {
 				const Tensorflow__Any *any = cd->any_list->value[k];
@@ -502,22 +254,22 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 				Tensorflow__AssetFileDef *af =
 					tensorflow__asset_file_def__unpack(NULL, any->value.len, any->value.data);
 				if (af) {
-					keep_tensor_info(g, af->tensor_info, 0);
+					tfs_gix_closure_tensor_info(g, af->tensor_info, F_KEEP, 0);
 					tensorflow__asset_file_def__free_unpacked(af, NULL);
 				}
 			}
 		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_BYTES_LIST && cd->bytes_list) {
 			if (!strcmp(key, "cond_context") || !strcmp(key, "while_context"))
 				for (size_t k = 0; k < cd->bytes_list->n_value; k++)
-					keep_named_in(g, cd->bytes_list->value[k].data, cd->bytes_list->value[k].len, 0);
+					tfs_gix_closure_named_in(g, cd->bytes_list->value[k].data, cd->bytes_list->value[k].len, F_KEEP);
 			if (!strcmp(key, "savers"))
 				for (size_t k = 0; k < cd->bytes_list->n_value; k++) {
 					Tensorflow__SaverDef *sv = tensorflow__saver_def__unpack(
 						NULL, cd->bytes_list->value[k].len, cd->bytes_list->value[k].data);
 					if (!sv)
 						continue;
-					int32_t r[3] = { gix_ref(g, sv->restore_op_name), gix_ref(g, sv->save_tensor_name),
-					                 gix_ref(g, sv->filename_tensor_name) };
+					int32_t r[3] = { tfs_gix_ref(g, sv->restore_op_name), tfs_gix_ref(g, sv->save_tensor_name),
+					                 tfs_gix_ref(g, sv->filename_tensor_name) };
 					for (int j = 0; j < 3; j++)
 						if (r[j] >= 0)
 							g->flag[r[j]] |= F_PROT;
@@ -527,7 +279,7 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (g->flag[i] & F_VETO)
-			mark_closure(g, (int32_t)i, F_KEEP, 0);
+			tfs_gix_closure(g, (int32_t)i, F_KEEP, 0);
 
 	/* Roots that follow from kept variables, to a fixed point. */
 	for (int changed = 1; changed;) {
@@ -543,13 +295,13 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 					NULL, cd->bytes_list->value[k].len, cd->bytes_list->value[k].data);
 				if (!vd)
 					continue;
-				int32_t v = gix_ref(g, vd->variable_name);
+				int32_t v = tfs_gix_ref(g, vd->variable_name);
 				if (v >= 0 && (g->flag[v] & F_KEEP)) {
 					const char *names[3] = { vd->initializer_name, vd->snapshot_name, vd->initial_value_name };
 					for (int j = 0; j < 3; j++) {
-						int32_t x = gix_ref(g, names[j]);
+						int32_t x = tfs_gix_ref(g, names[j]);
 						if (x >= 0 && !(g->flag[x] & F_KEEP)) {
-							mark_closure(g, x, F_KEEP, 0);
+							tfs_gix_closure(g, x, F_KEEP, 0);
 							changed = 1;
 						}
 					}
@@ -566,7 +318,7 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 					continue;
 				int32_t v = backing_var(g, s);
 				if (v >= 0 && (g->flag[v] & F_KEEP)) {
-					mark_closure(g, s, F_KEEP, 0);
+					tfs_gix_closure(g, s, F_KEEP, 0);
 					changed = 1;
 				}
 			}
@@ -579,16 +331,16 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 		if (!sd || !is_train_key(mg->signature_def[s]->key))
 			continue;
 		for (size_t k = 0; k < sd->n_inputs; k++)
-			train_tensor_info(g, sd->inputs[k]->value, 0);
+			tfs_gix_closure_tensor_info(g, sd->inputs[k]->value, F_TRAIN, F_KEEP);
 		for (size_t k = 0; k < sd->n_outputs; k++)
-			train_tensor_info(g, sd->outputs[k]->value, 0);
+			tfs_gix_closure_tensor_info(g, sd->outputs[k]->value, F_TRAIN, F_KEEP);
 	}
 	const char *train_colls[] = { "train_op", TRAIN_COLL };
 	for (int t = 0; t < 2; t++) {
 		const Tensorflow__CollectionDef *cd = collection(mg, train_colls[t]);
 		if (cd && cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST && cd->node_list)
 			for (size_t k = 0; k < cd->node_list->n_value; k++)
-				mark_closure(g, gix_ref(g, cd->node_list->value[k]), F_TRAIN, F_KEEP);
+				tfs_gix_closure(g, tfs_gix_ref(g, cd->node_list->value[k]), F_TRAIN, F_KEEP);
 	}
 
 	/* 2-3. Seeds, then forward along data edges. */
@@ -679,7 +431,7 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 			                                                               cd->bytes_list->value[k].data);
 			if (!vd)
 				continue;
-			int32_t v = gix_ref(g, vd->variable_name);
+			int32_t v = tfs_gix_ref(g, vd->variable_name);
 			if (v >= 0 && vd->save_slice_info_def && (g->flag[v] & F_RM) && !(g->flag[v] & F_VETO)) {
 				g->flag[v] |= F_VETO;
 				again = 1;
@@ -764,7 +516,7 @@ static int analyze(tfshrink_model *m, size_t gi, gix *g)
 /* ----------------------------------------------------------------- edits */
 
 /* A copy of node i named uniquely, appended to the graph; returns its name. */
-static int clone_const(Tensorflow__GraphDef *gd, gix *g, int32_t i, const char **out_name)
+static int clone_const(Tensorflow__GraphDef *gd, tfs_gix *g, int32_t i, const char **out_name)
 {
 	const Tensorflow__NodeDef *src = g->nodes[i];
 	size_t len = tensorflow__node_def__get_packed_size(src);
@@ -783,7 +535,7 @@ static int clone_const(Tensorflow__GraphDef *gd, gix *g, int32_t i, const char *
 			tensorflow__node_def__free_unpacked(c, NULL);
 			return tfs_nomem();
 		}
-		int taken = gix_find(g, cand, strlen(cand)) >= 0;
+		int taken = tfs_gix_find(g, cand, strlen(cand)) >= 0;
 		for (size_t j = g->n; j < gd->n_node && !taken; j++)
 			taken = !strcmp(gd->node[j]->name, cand);
 		if (taken)
@@ -816,7 +568,7 @@ static void fix_const_shape(Tensorflow__NodeDef *nd, size_t k)
 
 /* Filters the tensor_names (input 1) and shape_and_slices (input 2) Consts
  * of save/restore node i with keep[K]; clones a Const that others read. */
-static int filter_name_consts(Tensorflow__GraphDef *gd, gix *g, int32_t i, const uint8_t *keep, size_t K,
+static int filter_name_consts(Tensorflow__GraphDef *gd, tfs_gix *g, int32_t i, const uint8_t *keep, size_t K,
                               size_t kept, stats *st)
 {
 	for (int which = 1; which <= 2; which++) {
@@ -861,7 +613,7 @@ static int filter_name_consts(Tensorflow__GraphDef *gd, gix *g, int32_t i, const
 	return 0;
 }
 
-static int edit_save(Tensorflow__GraphDef *gd, gix *g, int32_t i, stats *st)
+static int edit_save(Tensorflow__GraphDef *gd, tfs_gix *g, int32_t i, stats *st)
 {
 	Tensorflow__NodeDef *nd = g->nodes[i];
 	const Tensorflow__AttrValue__ListValue *dt = dtypes_of(nd);
@@ -885,7 +637,7 @@ static int edit_save(Tensorflow__GraphDef *gd, gix *g, int32_t i, stats *st)
 	return rc;
 }
 
-static int edit_restore(Tensorflow__GraphDef *gd, gix *g, int32_t i, stats *st)
+static int edit_restore(Tensorflow__GraphDef *gd, tfs_gix *g, int32_t i, stats *st)
 {
 	Tensorflow__NodeDef *nd = g->nodes[i];
 	const Tensorflow__AttrValue__ListValue *dt = dtypes_of(nd);
@@ -938,74 +690,17 @@ done:
 }
 
 /* Drops _class "loc:@x" entries naming removed nodes. */
-static void fix_colocation(gix *g, Tensorflow__NodeDef *nd)
+static int remove_nodes(Tensorflow__GraphDef *gd, tfs_gix *g, stats *st)
 {
-	Tensorflow__AttrValue *a = tfs_node_attr(nd, "_class");
-	if (!a || a->value_case != TENSORFLOW__ATTR_VALUE__VALUE_LIST || !a->list || !a->list->n_s)
-		return;
-	Tensorflow__AttrValue__ListValue *l = a->list;
-	size_t w = 0;
-	for (size_t k = 0; k < l->n_s; k++) {
-		const char *s = (const char *)l->s[k].data;
-		size_t len = l->s[k].len;
-		int gone = 0;
-		if (len > 5 && !memcmp(s, "loc:@", 5)) {
-			int32_t x = gix_find(g, s + 5, len - 5);
-			gone = x >= 0 && (g->flag[x] & F_RM);
-		}
-		if (gone)
-			free(l->s[k].data);
-		else
-			l->s[w++] = l->s[k];
-	}
-	l->n_s = w;
-	if (w == 0)
-		tfs_node_remove_attr(nd, "_class");
-}
-
-static int remove_nodes(Tensorflow__GraphDef *gd, gix *g, stats *st)
-{
-	for (size_t i = 0; i < gd->n_node; i++) {
-		Tensorflow__NodeDef *nd = gd->node[i];
-		if (i < g->n && (g->flag[i] & F_RM))
-			continue;
-		fix_colocation(g, nd);
-		for (size_t k = 0; k < nd->n_input;) {
-			int32_t s = gix_ref(g, nd->input[k]);
-			if (s < 0 || !(g->flag[s] & F_RM)) {
-				k++;
-				continue;
-			}
-			if (nd->input[k][0] != '^')
-				return tfs_err(TFSHRINK_EVERIFY, NULL, -1, "node '%s' still reads '%s', which is being removed",
-				               nd->name, nd->input[k]);
-			tfs_node_remove_input(nd, k);
-		}
-	}
-	size_t w = 0;
-	for (size_t i = 0; i < gd->n_node; i++) {
-		Tensorflow__NodeDef *nd = gd->node[i];
-		if (i < g->n && (g->flag[i] & F_RM)) {
-			if (is_var_op(nd->op))
-				st->vars++;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->flag[i] & F_RM) {
+			st->vars += is_var_op(gd->node[i]->op) != 0;
 			st->nodes++;
-			tensorflow__node_def__free_unpacked(nd, NULL);
-		} else {
-			gd->node[w++] = nd;
 		}
-	}
-	gd->n_node = w;
-	return 0;
+	return tfs_gix_remove(gd, g, F_RM);
 }
 
-static void remove_collection(Tensorflow__MetaGraphDef *mg, size_t c)
-{
-	protobuf_c_message_free_unpacked(&mg->collection_def[c]->base, NULL);
-	memmove(&mg->collection_def[c], &mg->collection_def[c + 1], (mg->n_collection_def - c - 1) * sizeof *mg->collection_def);
-	mg->n_collection_def--;
-}
-
-static void edit_collections(Tensorflow__MetaGraphDef *mg, gix *g, stats *st)
+static void edit_collections(Tensorflow__MetaGraphDef *mg, tfs_gix *g, stats *st)
 {
 	for (size_t c = 0; c < mg->n_collection_def;) {
 		const char *key = mg->collection_def[c]->key;
@@ -1015,7 +710,7 @@ static void edit_collections(Tensorflow__MetaGraphDef *mg, gix *g, stats *st)
 			Tensorflow__CollectionDef__NodeList *l = cd->node_list;
 			before = l->n_value;
 			for (size_t k = 0; k < l->n_value; k++) {
-				int32_t x = gix_ref(g, l->value[k]);
+				int32_t x = tfs_gix_ref(g, l->value[k]);
 				if (x >= 0 && (g->flag[x] & F_RM))
 					free(l->value[k]);
 				else
@@ -1030,7 +725,7 @@ static void edit_collections(Tensorflow__MetaGraphDef *mg, gix *g, stats *st)
 				Tensorflow__VariableDef *vd = tensorflow__variable_def__unpack(NULL, l->value[k].len, l->value[k].data);
 				int gone = 0;
 				if (vd) {
-					int32_t x = gix_ref(g, vd->variable_name);
+					int32_t x = tfs_gix_ref(g, vd->variable_name);
 					gone = x >= 0 && (g->flag[x] & F_RM);
 					tensorflow__variable_def__free_unpacked(vd, NULL);
 				}
@@ -1046,7 +741,7 @@ static void edit_collections(Tensorflow__MetaGraphDef *mg, gix *g, stats *st)
 		}
 		st->entries += before - after;
 		if (before > 0 && after == 0 && in_list(training_only, key)) {
-			remove_collection(mg, c);
+			tfs_meta_remove_collection(mg, c);
 			st->colls++;
 		} else {
 			c++;
@@ -1057,7 +752,7 @@ static void edit_collections(Tensorflow__MetaGraphDef *mg, gix *g, stats *st)
 		const Tensorflow__CollectionDef *cd = mg->collection_def[c]->value;
 		if (!strcmp(mg->collection_def[c]->key, TRAIN_COLL) && cd &&
 		    cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST && cd->node_list && cd->node_list->n_value == 0) {
-			remove_collection(mg, c);
+			tfs_meta_remove_collection(mg, c);
 			st->colls++;
 		} else {
 			c++;
@@ -1086,8 +781,8 @@ static int run_graph(tfshrink_model *m, size_t gi, stats *st)
 	Tensorflow__GraphDef *gd = mg->graph_def;
 	if (!gd || gd->n_node == 0)
 		return 0;
-	gix g;
-	TFS_TRY(gix_build(&g, gd));
+	tfs_gix g;
+	TFS_TRY(tfs_gix_build(&g, gd));
 	int a;
 	for (size_t round = 0;; round++) {
 		a = analyze(m, gi, &g);
@@ -1097,7 +792,7 @@ static int run_graph(tfshrink_model *m, size_t gi, stats *st)
 	if (a < 0 || a == A_SKIP || a == A_AGAIN) {
 		if (a == A_AGAIN)
 			a = skip_note(m, gi, "%s", "its vetoes did not settle");
-		gix_free(&g);
+		tfs_gix_free(&g);
 		if (a == A_SKIP)
 			st->graphs_skipped++;
 		return a < 0 ? a : 0;
@@ -1131,7 +826,7 @@ static int run_graph(tfshrink_model *m, size_t gi, stats *st)
 		edit_signatures(mg, st);
 		rc = remove_nodes(gd, &g, st);
 	}
-	gix_free(&g);
+	tfs_gix_free(&g);
 	return rc;
 }
 
