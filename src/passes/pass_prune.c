@@ -52,14 +52,27 @@
  * graph names and keras_metadata.pb stay (Keras can still reload); only
  * functions nothing names at all go.
  *
- * TF1 meta graphs (no object graph): library functions that neither a
- * top-level node nor a kept function names are dropped; nothing else.
+ * TF1 meta graphs (no object graph): graph nodes go unless a loader or a
+ * serving call needs them: kept is the backward closure (data and control
+ * inputs) of every signature tensor, the saver's save, restore and filename
+ * nodes (those of the savers collection too), the asset tensors, every entry
+ * of every node_list collection (the init ops, table initializers, asset
+ * paths, and any other a program may look up), every node a control-flow
+ * context names, and, for each kept variable, its initializer, snapshot and
+ * initial value (the v1 loader rebuilds variables from those names). The
+ * leftovers of training and analysis go: initializers only a training
+ * session ran (init, ready_op), unused placeholders, dead constants, other
+ * savers. VariableDef entries of removed variables go with them. A meta
+ * graph with no serving signature, or with a collection of protos this pass
+ * does not read, keeps every node. Then library functions that neither a
+ * top-level node nor a kept function names are dropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "gindex.h"
 #include "graph.h"
 #include "pass.h"
 #include "sort.h"
@@ -761,6 +774,203 @@ done:
 }
 
 /* Prunes a meta graph by the TF1 rule. */
+/* ------------------------------------------------------- TF1 graph nodes */
+
+enum { N_KEEP = 1, N_GONE = 2 };
+
+/* Collections of VariableDef protos. */
+static const char *const variable_lists[] = {
+	"variables", "trainable_variables", "local_variables", "model_variables", "moving_average_variables",
+	"metric_variables", "global_step", NULL,
+};
+
+static int in_list(const char *const *l, const char *s)
+{
+	for (; *l; l++)
+		if (!strcmp(*l, s))
+			return 1;
+	return 0;
+}
+
+static int is_asset_any(const Tensorflow__Any *a)
+{
+	const char *u = a && a->type_url ? strrchr(a->type_url, '/') : NULL;
+	return u && !strcmp(u, "/tensorflow.AssetFileDef");
+}
+
+/* Why the nodes of mg stay, or NULL when this pass can decide. */
+static const char *tf1_nodes_stay(const Tensorflow__MetaGraphDef *mg, const char **key)
+{
+	*key = "";
+	size_t serving = 0;
+	for (size_t s = 0; s < mg->n_signature_def; s++)
+		serving += strcmp(mg->signature_def[s]->key, "__saved_model_init_op") &&
+		           strcmp(mg->signature_def[s]->key, "__saved_model_train_op");
+	if (!serving)
+		return "it has no serving signature";
+	for (size_t c = 0; c < mg->n_collection_def; c++) {
+		const Tensorflow__CollectionDef *cd = mg->collection_def[c]->value;
+		*key = mg->collection_def[c]->key;
+		if (!cd)
+			continue;
+		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_BYTES_LIST && !in_list(variable_lists, *key) &&
+		    strcmp(*key, "cond_context") && strcmp(*key, "while_context") && strcmp(*key, "savers"))
+			return "it has a collection of protos this pass does not read";
+		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_ANY_LIST && cd->any_list)
+			for (size_t k = 0; k < cd->any_list->n_value; k++)
+				if (!is_asset_any(cd->any_list->value[k]))
+					return "it has a collection of protos this pass does not read";
+	}
+	return NULL;
+}
+
+static void keep_saver(tfs_gix *g, const Tensorflow__SaverDef *sv)
+{
+	if (!sv)
+		return;
+	tfs_gix_closure(g, tfs_gix_ref(g, sv->restore_op_name), N_KEEP, 0);
+	tfs_gix_closure(g, tfs_gix_ref(g, sv->save_tensor_name), N_KEEP, 0);
+	tfs_gix_closure(g, tfs_gix_ref(g, sv->filename_tensor_name), N_KEEP, 0);
+}
+
+/* Marks N_KEEP on what a loader or a serving call of mg needs. */
+static void tf1_keep(tfs_gix *g, const Tensorflow__MetaGraphDef *mg)
+{
+	for (size_t s = 0; s < mg->n_signature_def; s++) {
+		const Tensorflow__SignatureDef *sd = mg->signature_def[s]->value;
+		for (size_t k = 0; sd && k < sd->n_inputs; k++)
+			tfs_gix_closure_tensor_info(g, sd->inputs[k]->value, N_KEEP, 0);
+		for (size_t k = 0; sd && k < sd->n_outputs; k++)
+			tfs_gix_closure_tensor_info(g, sd->outputs[k]->value, N_KEEP, 0);
+	}
+	keep_saver(g, mg->saver_def);
+	for (size_t a = 0; a < mg->n_asset_file_def; a++)
+		tfs_gix_closure_tensor_info(g, mg->asset_file_def[a]->tensor_info, N_KEEP, 0);
+	for (size_t c = 0; c < mg->n_collection_def; c++) {
+		const char *key = mg->collection_def[c]->key;
+		const Tensorflow__CollectionDef *cd = mg->collection_def[c]->value;
+		if (!cd)
+			continue;
+		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST && cd->node_list)
+			for (size_t k = 0; k < cd->node_list->n_value; k++)
+				tfs_gix_closure(g, tfs_gix_ref(g, cd->node_list->value[k]), N_KEEP, 0);
+		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_ANY_LIST && cd->any_list)
+			for (size_t k = 0; k < cd->any_list->n_value; k++) {
+				const Tensorflow__Any *any = cd->any_list->value[k];
+				Tensorflow__AssetFileDef *af =
+					tensorflow__asset_file_def__unpack(NULL, any->value.len, any->value.data);
+				if (af) {
+					tfs_gix_closure_tensor_info(g, af->tensor_info, N_KEEP, 0);
+					tensorflow__asset_file_def__free_unpacked(af, NULL);
+				}
+			}
+		if (cd->kind_case != TENSORFLOW__COLLECTION_DEF__KIND_BYTES_LIST || !cd->bytes_list)
+			continue;
+		for (size_t k = 0; k < cd->bytes_list->n_value; k++) {
+			const ProtobufCBinaryData *b = &cd->bytes_list->value[k];
+			if (!strcmp(key, "savers")) {
+				Tensorflow__SaverDef *sv = tensorflow__saver_def__unpack(NULL, b->len, b->data);
+				keep_saver(g, sv);
+				if (sv)
+					tensorflow__saver_def__free_unpacked(sv, NULL);
+			} else if (!strcmp(key, "cond_context") || !strcmp(key, "while_context")) {
+				tfs_gix_closure_named_in(g, b->data, b->len, N_KEEP);
+			}
+		}
+	}
+	/* A kept variable keeps the nodes its VariableDef names, to a fixed point. */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (size_t c = 0; c < mg->n_collection_def; c++) {
+			const Tensorflow__CollectionDef *cd = mg->collection_def[c]->value;
+			if (!cd || cd->kind_case != TENSORFLOW__COLLECTION_DEF__KIND_BYTES_LIST || !cd->bytes_list ||
+			    !in_list(variable_lists, mg->collection_def[c]->key))
+				continue;
+			for (size_t k = 0; k < cd->bytes_list->n_value; k++) {
+				const ProtobufCBinaryData *b = &cd->bytes_list->value[k];
+				Tensorflow__VariableDef *vd = tensorflow__variable_def__unpack(NULL, b->len, b->data);
+				if (!vd)
+					continue;
+				int32_t v = tfs_gix_ref(g, vd->variable_name);
+				const char *names[3] = { vd->initializer_name, vd->snapshot_name, vd->initial_value_name };
+				for (int j = 0; v >= 0 && (g->flag[v] & N_KEEP) && j < 3; j++) {
+					int32_t x = tfs_gix_ref(g, names[j]);
+					if (x >= 0 && !(g->flag[x] & N_KEEP)) {
+						tfs_gix_closure(g, x, N_KEEP, 0);
+						changed = 1;
+					}
+				}
+				tensorflow__variable_def__free_unpacked(vd, NULL);
+			}
+		}
+	}
+}
+
+/* Drops the VariableDef entries of removed variables; a collection left
+ * empty goes. */
+static void tf1_edit_variable_lists(Tensorflow__MetaGraphDef *mg, const tfs_gix *g)
+{
+	for (size_t c = 0; c < mg->n_collection_def;) {
+		Tensorflow__CollectionDef *cd = mg->collection_def[c]->value;
+		if (!cd || cd->kind_case != TENSORFLOW__COLLECTION_DEF__KIND_BYTES_LIST || !cd->bytes_list ||
+		    !in_list(variable_lists, mg->collection_def[c]->key)) {
+			c++;
+			continue;
+		}
+		Tensorflow__CollectionDef__BytesList *l = cd->bytes_list;
+		size_t w = 0, before = l->n_value;
+		for (size_t k = 0; k < l->n_value; k++) {
+			Tensorflow__VariableDef *vd = tensorflow__variable_def__unpack(NULL, l->value[k].len, l->value[k].data);
+			int gone = 0;
+			if (vd) {
+				int32_t v = tfs_gix_ref(g, vd->variable_name);
+				gone = v >= 0 && (g->flag[v] & N_GONE);
+				tensorflow__variable_def__free_unpacked(vd, NULL);
+			}
+			if (gone)
+				free(l->value[k].data);
+			else
+				l->value[w++] = l->value[k];
+		}
+		l->n_value = w;
+		if (before && !w)
+			tfs_meta_remove_collection(mg, c);
+		else
+			c++;
+	}
+}
+
+/* Removes the top-level nodes of TF1 meta graph gi that nothing needs. */
+static int prune_tf1_nodes(tfshrink_model *m, size_t gi, size_t *out)
+{
+	Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[gi];
+	*out = 0;
+	if (!mg->graph_def || !mg->graph_def->n_node)
+		return 0;
+	const char *key, *why = tf1_nodes_stay(mg, &key);
+	if (why)
+		return tfs_model_note(m, "prune: meta graph %zu keeps every node: %s%s%s%s", gi, why, *key ? " ('" : "", key,
+		                      *key ? "')" : "");
+	tfs_gix g;
+	TFS_TRY(tfs_gix_build(&g, mg->graph_def));
+	tf1_keep(&g, mg);
+	size_t gone = 0;
+	for (size_t i = 0; i < g.n; i++)
+		if (!(g.flag[i] & N_KEEP)) {
+			g.flag[i] |= N_GONE;
+			gone++;
+		}
+	int rc = 0;
+	if (gone) {
+		tf1_edit_variable_lists(mg, &g);
+		rc = tfs_gix_remove(mg->graph_def, &g, N_GONE);
+	}
+	tfs_gix_free(&g);
+	if (rc == 0)
+		*out = gone;
+	return rc;
+}
+
 static int prune_tf1(tfshrink_model *m, Tensorflow__MetaGraphDef *mg, int first, size_t *fn_out)
 {
 	plan p;
@@ -793,7 +1003,7 @@ static int prune_tf1(tfshrink_model *m, Tensorflow__MetaGraphDef *mg, int first,
 
 static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 {
-	size_t fns = 0, objs = 0;
+	size_t fns = 0, objs = 0, nodes = 0;
 	int keep_objects = ctx->opts && ctx->opts->keep_objects;
 	for (size_t g = 0; g < m->sm->n_meta_graphs; g++) {
 		Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[g];
@@ -801,20 +1011,28 @@ static int run(tfshrink_model *m, tfs_pass_ctx *ctx)
 		int has_objects = mg->object_graph_def && mg->object_graph_def->n_nodes > 0;
 		if (g == 0 && has_objects)
 			TFS_TRY(prune_tf2(m, mg, keep_objects, &f, &o));
-		else if (mg->graph_def && !has_objects) /* a later meta graph's objects still list its functions */
+		else if (mg->graph_def && !has_objects) { /* a later meta graph's objects still list its functions */
+			size_t nd = 0;
+			TFS_TRY(prune_tf1_nodes(m, g, &nd));
+			nodes += nd;
 			TFS_TRY(prune_tf1(m, mg, g == 0, &f));
+		}
 		fns += f;
 		objs += o;
 	}
 	size_t files = keep_objects ? 0 : tfs_model_remove_files(m, "keras_metadata.pb");
-	ctx->items = fns + objs + files;
+	ctx->items = fns + objs + nodes + files;
 	if (ctx->items == 0)
 		snprintf(ctx->summary, sizeof ctx->summary, "%s",
 		         keep_objects ? "kept every object and function (--keep-objects)" : "nothing to drop");
+	else if (nodes)
+		snprintf(ctx->summary, sizeof ctx->summary, "dropped %zu graph node%s, %zu function%s", nodes,
+		         nodes == 1 ? "" : "s", fns, fns == 1 ? "" : "s");
 	else
 		snprintf(ctx->summary, sizeof ctx->summary, "dropped %zu function%s, %zu object%s%s", fns, fns == 1 ? "" : "s",
 		         objs, objs == 1 ? "" : "s", files ? ", keras_metadata.pb" : "");
 	return 0;
 }
 
-TFS_PASS_DEFINE(prune, "prune", 20, "drop functions and objects the signatures and the init op do not need", run);
+TFS_PASS_DEFINE(prune, "prune", 20,
+                "drop functions, objects and TF1 graph nodes the signatures, init ops and saver do not need", run);

@@ -156,6 +156,73 @@ static int same_message(const ProtobufCMessage *a, const ProtobufCMessage *b)
 	return same;
 }
 
+/* Count of the top-level nodes of all meta graphs. */
+static size_t n_nodes(const tfshrink_model *m)
+{
+	size_t n = 0;
+	for (size_t g = 0; g < m->sm->n_meta_graphs; g++)
+		n += m->sm->meta_graphs[g]->graph_def ? m->sm->meta_graphs[g]->graph_def->n_node : 0;
+	return n;
+}
+
+static int names_node(const Tensorflow__GraphDef *gd, const char *ref)
+{
+	char node[1024];
+	snprintf(node, sizeof node, "%.*s", (int)strcspn(ref + (ref[0] == '^'), ":"), ref + (ref[0] == '^'));
+	return tfs_nodes_find(tfs_graph_nodes((Tensorflow__GraphDef *)gd), node) != NULL;
+}
+
+/* A pruned TF1 graph: every node it keeps is the input's node unchanged but
+ * for colocations; every input, signature tensor, saver name and node_list
+ * entry still names a node; every VariableDef's names resolve. */
+static void check_tf1_nodes(const Tensorflow__MetaGraphDef *mg, const Tensorflow__GraphDef *go)
+{
+	const Tensorflow__GraphDef *gd = mg->graph_def;
+	assert_true(gd->n_node <= go->n_node);
+	for (size_t i = 0; i < gd->n_node; i++) {
+		const Tensorflow__NodeDef *nd = gd->node[i];
+		const Tensorflow__NodeDef *o = tfs_nodes_find(tfs_graph_nodes((Tensorflow__GraphDef *)go), nd->name);
+		assert_non_null(o);
+		assert_string_equal(nd->op, o->op);
+		assert_int_equal(nd->n_input, o->n_input);
+		for (size_t k = 0; k < nd->n_input; k++)
+			if (!names_node(gd, nd->input[k]))
+				fail_msg("node '%s' reads '%s', which is gone", nd->name, nd->input[k]);
+	}
+	for (size_t s = 0; s < mg->n_signature_def; s++) {
+		const Tensorflow__SignatureDef *sd = mg->signature_def[s]->value;
+		for (size_t k = 0; sd && k < sd->n_inputs + sd->n_outputs; k++) {
+			const Tensorflow__TensorInfo *t =
+				k < sd->n_inputs ? sd->inputs[k]->value : sd->outputs[k - sd->n_inputs]->value;
+			if (t->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME && t->name[0] && !names_node(gd, t->name))
+				fail_msg("signature '%s' names '%s', which is gone", mg->signature_def[s]->key, t->name);
+		}
+	}
+	if (mg->saver_def) {
+		assert_true(names_node(gd, mg->saver_def->restore_op_name));
+		assert_true(names_node(gd, mg->saver_def->filename_tensor_name));
+	}
+	for (size_t c = 0; c < mg->n_collection_def; c++) {
+		const Tensorflow__CollectionDef *cd = mg->collection_def[c]->value;
+		if (cd->kind_case == TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST)
+			for (size_t k = 0; k < cd->node_list->n_value; k++)
+				assert_true(names_node(gd, cd->node_list->value[k]));
+		if (cd->kind_case != TENSORFLOW__COLLECTION_DEF__KIND_BYTES_LIST || strstr(mg->collection_def[c]->key, "context"))
+			continue;
+		for (size_t k = 0; k < cd->bytes_list->n_value; k++) {
+			Tensorflow__VariableDef *vd =
+				tensorflow__variable_def__unpack(NULL, cd->bytes_list->value[k].len, cd->bytes_list->value[k].data);
+			if (!vd)
+				continue;
+			const char *names[3] = { vd->variable_name, vd->initializer_name, vd->snapshot_name };
+			for (int j = 0; j < 3; j++)
+				if (names[j] && names[j][0] && !names_node(gd, names[j]))
+					fail_msg("VariableDef names '%s', which is gone", names[j]);
+			tensorflow__variable_def__free_unpacked(vd, NULL);
+		}
+	}
+}
+
 /* Kept functions are untouched; every signature's call node still calls the
  * function it called. */
 static void check_functions_untouched(const tfshrink_model *orig, const tfshrink_model *m)
@@ -172,8 +239,11 @@ static void check_functions_untouched(const tfshrink_model *orig, const tfshrink
 		}
 		if (!gd)
 			continue;
-		assert_int_equal(gd->n_node, go->n_node);
 		const Tensorflow__MetaGraphDef *mg = m->sm->meta_graphs[g];
+		if (mg->object_graph_def)
+			assert_int_equal(gd->n_node, go->n_node);
+		else
+			check_tf1_nodes(mg, go);
 		for (size_t s = 0; s < mg->n_signature_def; s++) {
 			const Tensorflow__SignatureDef *sd = mg->signature_def[s]->value;
 			for (size_t k = 0; sd && k < sd->n_outputs; k++) {
@@ -256,14 +326,14 @@ static size_t signature_children(const tfshrink_model *m)
 /* ------------------------------------------------------------- tests */
 
 typedef struct totals {
-	size_t models, fns_before, fns_after, objs_before, objs_after;
+	size_t models, fns_before, fns_after, objs_before, objs_after, nodes_before, nodes_after;
 } totals;
 
 static void prune_one(const char *dir, totals *tt)
 {
 	tfshrink_model *orig = tu_open(dir, 0);
 	tfshrink_model *m = tu_open(dir, 0);
-	size_t fb = n_functions(m), ob = n_objects(m), vb = ckpt_value_nodes(m), sb = signature_children(m);
+	size_t fb = n_functions(m), ob = n_objects(m), nb = n_nodes(m), vb = ckpt_value_nodes(m), sb = signature_children(m);
 	/* A few real models fail the loader checks as they are (e.g. a graph that
 	 * restores variables the model does not ship): prune them, check what
 	 * does not need a loadable model, and write nothing. */
@@ -287,9 +357,9 @@ static void prune_one(const char *dir, totals *tt)
 	check_no_values_lost(m, vb);
 	check_variables_reachable(m);
 	assert_int_equal(signature_children(m), sb);
-	size_t fa = n_functions(m), oa = n_objects(m);
-	assert_true(fa <= fb && oa <= ob);
-	assert_int_equal(items, (fb - fa) + (ob - oa) + (file_removed(m, "keras_metadata.pb") == 1));
+	size_t fa = n_functions(m), oa = n_objects(m), na = n_nodes(m);
+	assert_true(fa <= fb && oa <= ob && na <= nb);
+	assert_int_equal(items, (fb - fa) + (ob - oa) + (nb - na) + (file_removed(m, "keras_metadata.pb") == 1));
 	if (!strncmp(tu_base(dir), "keras2_", 7)) {
 		if (fa >= fb || oa >= ob)
 			fail_msg("%s: the Keras fixture did not shrink (%zu -> %zu functions, %zu -> %zu objects)", tu_base(dir), fb,
@@ -305,6 +375,8 @@ static void prune_one(const char *dir, totals *tt)
 	tt->fns_after += fa;
 	tt->objs_before += ob;
 	tt->objs_after += oa;
+	tt->nodes_before += nb;
+	tt->nodes_after += na;
 	if (!loadable) {
 		tfshrink_model_free(m);
 		tfshrink_model_free(orig);
@@ -317,6 +389,7 @@ static void prune_one(const char *dir, totals *tt)
 		fail_msg("%s: verify after reopening: %s", tu_base(dir), tfshrink_error_last()->message);
 	assert_int_equal(n_functions(r), fa);
 	assert_int_equal(n_objects(r), oa);
+	assert_int_equal(n_nodes(r), na);
 	assert_int_equal(ckpt_value_nodes(r), vb);
 	check_refs(r);
 	/* A second prune finds nothing. */
@@ -342,8 +415,8 @@ static void test_prune_all_models(void **state)
 	totals tt = { 0 };
 	for (size_t i = 0; i < ml.n; i++)
 		prune_one(ml.dir[i], &tt);
-	print_message("%zu models: functions %zu -> %zu, objects %zu -> %zu\n", tt.models, tt.fns_before, tt.fns_after,
-	              tt.objs_before, tt.objs_after);
+	print_message("%zu models: functions %zu -> %zu, objects %zu -> %zu, graph nodes %zu -> %zu\n", tt.models,
+	              tt.fns_before, tt.fns_after, tt.objs_before, tt.objs_after, tt.nodes_before, tt.nodes_after);
 	assert_true(tt.fns_after < tt.fns_before);
 	tu_models_free(&ml);
 }
@@ -532,21 +605,77 @@ static void check_synthetic(const tfshrink_model *m)
 	check_refs(m);
 }
 
-/* TF1 rule: only functions nothing names go. */
+/* TF1 rule: functions nothing names go, and graph nodes nothing a loader or
+ * a serving call runs needs (here with the training state still in:
+ * the train_op collection keeps the training graph). */
 static void test_tf1_library(void **state)
 {
 	(void)state;
 	tfshrink_model *m = tu_open_fixture("tf1_adam_builder", 0);
 	assert_null(mg0(m)->object_graph_def);
 	add_synthetic(m);
+	/* its caller is a root as an entry of a collection prune does not know */
+	Tensorflow__MetaGraphDef *mg = mg0(m);
+	Tensorflow__MetaGraphDef__CollectionDefEntry *e = malloc(sizeof *e);
+	Tensorflow__CollectionDef *cd = malloc(sizeof *cd);
+	Tensorflow__CollectionDef__NodeList *nl = malloc(sizeof *nl);
+	assert_true(e && cd && nl);
+	tensorflow__meta_graph_def__collection_def_entry__init(e);
+	tensorflow__collection_def__init(cd);
+	tensorflow__collection_def__node_list__init(nl);
+	nl->n_value = 1;
+	nl->value = malloc(sizeof *nl->value);
+	assert_non_null(nl->value);
+	nl->value[0] = tfs_strdup("synthetic_caller");
+	cd->kind_case = TENSORFLOW__COLLECTION_DEF__KIND_NODE_LIST;
+	cd->node_list = nl;
+	e->key = tfs_strdup("my_roots");
+	e->value = cd;
+	mg->collection_def = realloc(mg->collection_def, (mg->n_collection_def + 1) * sizeof *mg->collection_def);
+	assert_non_null(mg->collection_def);
+	mg->collection_def[mg->n_collection_def++] = e;
 	size_t nodes = mg0(m)->graph_def->n_node;
 	uint64_t items = 0;
 	char summary[256];
 	assert_int_equal(tu_run_pass(&tfs_pass_prune, m, 0, &items, summary), 0);
-	assert_int_equal(items, 4);
-	assert_string_equal(summary, "dropped 4 functions, 0 objects");
+	size_t gone = nodes - mg0(m)->graph_def->n_node;
+	assert_int_equal(gone, 27);
+	assert_int_equal(items, 4 + gone);
+	assert_string_equal(summary, "dropped 27 graph nodes, 4 functions");
 	check_synthetic(m);
-	assert_int_equal(mg0(m)->graph_def->n_node, nodes);
+	tfs_nodes top = tfs_graph_nodes(mg0(m)->graph_def);
+	const char *dropped[] = { "init", "init_all_tables_1", "gradients/add_grad/Shape",
+		                  "model/emb/IsInitialized/VarIsInitializedOp" };
+	for (size_t i = 0; i < sizeof dropped / sizeof *dropped; i++)
+		if (tfs_nodes_find(top, dropped[i]))
+			fail_msg("'%s' was kept", dropped[i]);
+	const char *kept[] = { "save/restore_all", "model/w/Adam", "model/w/Assign", "model/w/read", "train",
+		               "text_file_init/InitializeTableFromTextFileV2" };
+	for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+		if (!tfs_nodes_find(top, kept[i]))
+			fail_msg("'%s' was dropped", kept[i]);
+	tfshrink_model_free(m);
+}
+
+/* A TF1 meta graph without a serving signature is used by tensor names:
+ * its nodes stay. */
+static void test_tf1_without_signature(void **state)
+{
+	(void)state;
+	tfshrink_model *m = tu_open_fixture("tf1_ref_mlp", 0);
+	Tensorflow__MetaGraphDef *mg = mg0(m);
+	size_t nodes = mg->graph_def->n_node;
+	for (size_t s = 0; s < mg->n_signature_def; s++)
+		protobuf_c_message_free_unpacked(&mg->signature_def[s]->base, NULL);
+	mg->n_signature_def = 0;
+	uint64_t items = 0;
+	char summary[256];
+	assert_int_equal(tu_run_pass(&tfs_pass_prune, m, 0, &items, summary), 0);
+	assert_int_equal(mg->graph_def->n_node, nodes);
+	int noted = 0;
+	for (size_t i = 0; i < m->n_notes; i++)
+		noted |= strstr(m->notes[i], "keeps every node: it has no serving signature") != NULL;
+	assert_true(noted);
 	tfshrink_model_free(m);
 }
 
@@ -634,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_keep_objects),
 		cmocka_unit_test(test_shrink_reports_prune),
 		cmocka_unit_test(test_tf1_library),
+		cmocka_unit_test(test_tf1_without_signature),
 		cmocka_unit_test(test_tf2_library),
 		cmocka_unit_test(test_keras3_keeps_values),
 		cmocka_unit_test(test_hashtable_keeps_resource),
