@@ -20,6 +20,13 @@ contains "unknown command message" "$tmp/e" "unknown command 'frobnicate'"
 "$bin" inspect --top x "$model" 2> "$tmp/e"; check "inspect bad --top" 2 $?
 "$bin" help inspect > "$tmp/o"; check "help inspect" 0 $?
 contains "help inspect text" "$tmp/o" "Usage: tfshrink inspect"
+# The man page documents every long option each command's help lists.
+for c in inspect shrink rewrite; do
+  "$bin" help $c | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u > "$tmp/opts"
+  while read -r o; do
+    contains "man page documents $c $o" "$src/docs/tfshrink.1" "$(printf '%s' "$o" | sed 's/-/\\-/g')"
+  done < "$tmp/opts"
+done
 
 # inspect: text and JSON; the parts add up to the directory size.
 "$bin" inspect "$model" > "$tmp/o" 2> "$tmp/e"; check "inspect" 0 $?
