@@ -1,17 +1,20 @@
 /*
  * fuzz_shrink.c - the whole pipeline on a real model directory: the
- * keras2_mlp_adam fixture is copied into this process's temp dir once; each
- * input mutates one of its files, then runs open -> inspect -> shrink ->
- * write (to a fresh output directory) -> cleanup, and restores the file.
+ * keras2_mlp_adam (TF2) and tf1_ref_mlp (TF1, reference variables) fixtures
+ * are copied into this process's temp dir once; each input mutates one file
+ * of one of them, then runs open -> inspect -> shrink -> write (to a fresh
+ * output directory) -> cleanup, and restores the file.
  *
  * Input: u8 file | u8 mode | u32 LE offset | payload
- *   file   index into the fixture's files (sorted paths), modulo their count
+ *   file   bit 7: the TF1 fixture; bits 0-6: index into that fixture's
+ *          files (sorted paths), modulo their count
  *   mode   bits 0-1: 0 overwrite the payload at offset (growing the file if
  *                    needed), 1 insert it at offset, 2 truncate at offset and
  *                    append it, 3 xor it into the bytes at offset
  *          bit 2: verify every checksum while opening
  *          bit 3: skip shrink (a plain rewrite)
  *          bit 4: keep_objects; bit 5: strip_shapes; bit 6: drop_assets_extra
+ *          bit 7: weights to int8, every float tensor (min_elements 1)
  *   offset modulo (file size + 1)
  *
  * Invariants: a failed write leaves neither the output nor a temp dir beside
@@ -26,33 +29,41 @@
 #include "tfshrink.h"
 
 typedef struct file { char *rel, *path; uint8_t *data; size_t len; } file;
-static file *files;
-static size_t n_files;
-static char *model_dir, *out_dir;
+typedef struct fixture { file *files; size_t n_files; char *dir; } fixture;
+static const char *const fixture_names[2] = { "keras2_mlp_adam", "tf1_ref_mlp" };
+static fixture fx[2];
+static char *out_dir;
+
+static void load_fixture(fixture *x, const char *name)
+{
+	char *src = fuzz_fixture(name);
+	tfs_file_entry *fe;
+	FUZZ_ASSERT(tfs_walk_files(src, &fe, &x->n_files) == 0 && x->n_files > 0);
+	x->files = calloc(x->n_files, sizeof *x->files);
+	FUZZ_ASSERT(x->files);
+	x->dir = fuzz_path(name);
+	FUZZ_ASSERT(tfs_mkdir(x->dir) == 0);
+	for (size_t i = 0; i < x->n_files; i++) {
+		file *f = &x->files[i];
+		char *from = tfs_path_join(src, fe[i].rel);
+		FUZZ_ASSERT(from);
+		f->rel = strdup(fe[i].rel);
+		f->path = tfs_path_join(x->dir, fe[i].rel);
+		FUZZ_ASSERT(f->rel && f->path);
+		f->data = fuzz_read_file(from, &f->len);
+		FUZZ_ASSERT(tfs_mkdirs_for(x->dir, fe[i].rel) == 0);
+		fuzz_write_file(f->path, f->data, f->len);
+		free(from);
+	}
+	tfs_walk_free(fe, x->n_files);
+	free(src);
+}
 
 static void init(void)
 {
-	char *src = fuzz_fixture("keras2_mlp_adam");
-	tfs_file_entry *fe;
-	FUZZ_ASSERT(tfs_walk_files(src, &fe, &n_files) == 0 && n_files > 0);
-	files = calloc(n_files, sizeof *files);
-	FUZZ_ASSERT(files);
-	model_dir = fuzz_path("model");
+	for (int i = 0; i < 2; i++)
+		load_fixture(&fx[i], fixture_names[i]);
 	out_dir = fuzz_path("out");
-	FUZZ_ASSERT(tfs_mkdir(model_dir) == 0);
-	for (size_t i = 0; i < n_files; i++) {
-		char *from = tfs_path_join(src, fe[i].rel);
-		FUZZ_ASSERT(from);
-		files[i].rel = strdup(fe[i].rel);
-		files[i].path = tfs_path_join(model_dir, fe[i].rel);
-		FUZZ_ASSERT(files[i].rel && files[i].path);
-		files[i].data = fuzz_read_file(from, &files[i].len);
-		FUZZ_ASSERT(tfs_mkdirs_for(model_dir, fe[i].rel) == 0);
-		fuzz_write_file(files[i].path, files[i].data, files[i].len);
-		free(from);
-	}
-	tfs_walk_free(fe, n_files);
-	free(src);
 }
 
 /* Applies the mutation to a copy of f's bytes. */
@@ -101,9 +112,11 @@ static void assert_no_temp_dirs(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!files)
+	if (!out_dir)
 		init();
-	const file *f = &files[fuzz_take_u8(&data, &size) % n_files];
+	int which = fuzz_take_u8(&data, &size);
+	const fixture *x = &fx[which >> 7];
+	const file *f = &x->files[(size_t)(which & 0x7f) % x->n_files];
 	int mode = fuzz_take_u8(&data, &size);
 	uint32_t off = fuzz_take_u32(&data, &size);
 	size_t n;
@@ -114,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tfshrink_model *m = NULL;
 	tfshrink_open_options oo = TFSHRINK_OPEN_OPTIONS_INIT;
 	oo.verify_crc = (mode >> 2) & 1;
-	if (fuzz_note("open", tfshrink_model_open(&m, model_dir, &oo)) == 0) {
+	if (fuzz_note("open", tfshrink_model_open(&m, x->dir, &oo)) == 0) {
 		tfshrink_report *r = NULL;
 		if (fuzz_note("inspect", tfshrink_model_inspect(m, &r)) == 0)
 			tfshrink_report_free(r);
@@ -124,6 +137,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			so.keep_objects = (mode >> 4) & 1;
 			so.strip_shapes = (mode >> 5) & 1;
 			so.drop_assets_extra = (mode >> 6) & 1;
+			if ((mode >> 7) & 1) {
+				so.weights = TFSHRINK_WEIGHTS_INT8;
+				so.min_elements = 1;
+			}
 			tfshrink_shrink_report *sr = NULL;
 			ok = fuzz_note("shrink", tfshrink_model_shrink(m, &so, &sr)) == 0;
 			tfshrink_shrink_report_free(sr);

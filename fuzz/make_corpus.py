@@ -114,7 +114,9 @@ def main():
         put("pbtext", k, v)
     # fuzz_shrink: u8 file | u8 mode | u32 offset | payload (see fuzz_shrink.c).
     # Files of keras2_mlp_adam, sorted: fingerprint.pb, keras_metadata.pb,
-    # saved_model.pb, variables/variables.data-00000-of-00001, variables/variables.index
+    # saved_model.pb, variables/variables.data-00000-of-00001, variables/variables.index;
+    # file | 0x80 picks tf1_ref_mlp: saved_model.pb, variables/variables.data-00000-of-00001,
+    # variables/variables.index. mode | 0x80 quantizes every float tensor to int8.
     seeds = {
         "unchanged": (0, 0, 0, b""),
         "unchanged_verify": (0, 4, 0, b""),
@@ -127,6 +129,12 @@ def main():
         "data_truncated": (3, 2, 1000, b""),
         "index_flip": (4, 3, 40, b"\x80"),
         "index_truncated": (4, 2, 1500, b""),
+        "int8": (0, 0x80, 0, b""),
+        "tf1_unchanged": (0x80, 0, 0, b""),
+        "tf1_int8": (0x80, 0x80, 0, b""),
+        "tf1_pb_flip_int8": (0x80, 0x80 | 3, 9000, b"\x04"),
+        "tf1_data_overwrite_int8": (0x81, 0x80, 256, b"\x7f" * 8),
+        "tf1_index_flip": (0x82, 3, 30, b"\x40"),
     }
     for k, (f, mode, off, payload) in seeds.items():
         put("shrink", k, bytes([f, mode]) + struct.pack("<I", off) + payload)
